@@ -1,0 +1,135 @@
+"""The public API: load, process, remove, download, list_datasets, info."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from .catalog import PrepareRequest, PreparedTask, Registry, entries, get_entry
+from .errors import ImagesetsError, NotFoundError
+
+PathLike = str | os.PathLike
+
+
+def _resolve_data_dir(name: str, data_dir: PathLike | None, registry: Registry) -> Path:
+    chosen = data_dir if data_dir is not None else registry.data_dir(name)
+    if chosen is None:
+        raise NotFoundError(
+            f"no data directory is known for '{name}': pass data_dir=... (CLI: --data-dir PATH); "
+            f"`imagesets info {name}` says how to get and lay out its files")
+    return Path(chosen).expanduser().resolve()
+
+
+def _build(name: str, task: str, data_dir: PathLike | None, verbose: bool, registry: Registry,
+           options: dict[str, Any], reuse: bool) -> Any:
+    entry = get_entry(name)
+    folder = _resolve_data_dir(entry.name, data_dir, registry)
+    with registry.task_lock(entry.name, task):
+        if reuse:
+            current = registry.get(entry.name, task)
+            if _reusable(current, folder, options):
+                return entry.open(current)
+        request = PrepareRequest(entry.name, task, folder, registry.metadata_dir(entry.name),
+                                 verbose, options)
+        prepared = registry.record(entry.prepare(request))
+    if verbose:
+        print(f"{entry.name}/{task}: metadata written to {prepared.metadata_file}")
+    return entry.open(prepared)
+
+
+def _reusable(record: PreparedTask | None, data_dir: Path | None, options: dict[str, Any]) -> bool:
+    return (record is not None and Path(record.metadata_file).exists()
+            and (data_dir is None or Path(record.data_dir) == data_dir)
+            and all(record.parameters.get(k) == _plain(v) for k, v in options.items()))
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def load(name: str, task: str | None = None, data_dir: PathLike | None = None,
+         verbose: bool = True, home: PathLike | None = None, **options: Any) -> Any:
+    """Open a prepared dataset task, preparing it first if needed (a second call does no work).
+
+    ``data_dir`` is where the dataset's files are (remembered after the first call); ``home``
+    overrides the data home (default ``$IMAGESETS_HOME`` or the platform's user data folder).
+    """
+    entry = get_entry(name)
+    task = entry.resolve_task(task)
+    registry = Registry(home)
+    folder = None if data_dir is None else Path(data_dir).expanduser().resolve()
+    record = registry.get(entry.name, task)
+    if _reusable(record, folder, options):
+        return entry.open(record)
+    return _build(entry.name, task, data_dir, verbose, registry, options, reuse=True)
+
+
+def process(name: str, task: str | None = None, data_dir: PathLike | None = None,
+            verbose: bool = True, home: PathLike | None = None, **options: Any) -> Any:
+    """Rebuild a task's metadata from the data directory, then open it."""
+    entry = get_entry(name)
+    return _build(entry.name, entry.resolve_task(task), data_dir, verbose, Registry(home),
+                  options, reuse=False)
+
+
+def remove(name: str, task: str | None = None, delete_data: bool = False,
+           home: PathLike | None = None) -> list[PreparedTask]:
+    """Forget a task (or every task of a dataset) and delete its metadata files.
+
+    With ``delete_data=True`` the dataset's data directory is deleted too (only when the whole
+    dataset is removed).
+    """
+    entry = get_entry(name)
+    registry = Registry(home)
+    task = None if task is None else entry.resolve_task(task)
+    data_dir = registry.data_dir(entry.name)
+    removed = registry.remove(entry.name, task)
+    for record in removed:
+        Path(record.metadata_file).unlink(missing_ok=True)
+    if delete_data and task is None and data_dir:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return removed
+
+
+def download(name: str, data_dir: PathLike | None = None, verbose: bool = True,
+             home: PathLike | None = None, **options: Any) -> Path:
+    """Download a downloadable dataset's files into ``data_dir`` and remember where they are."""
+    entry = get_entry(name)
+    if entry.download is None:
+        raise ImagesetsError(f"'{entry.name}' cannot be downloaded by imagesets.\n{entry.setup}")
+    registry = Registry(home)
+    folder = _resolve_data_dir(entry.name, data_dir, registry)
+    result = entry.download(folder, verbose=verbose, **options)
+    registry.set_data_dir(entry.name, folder)
+    return Path(result) if result is not None else folder
+
+
+def list_datasets(home: PathLike | None = None) -> list[dict[str, Any]]:
+    """One row per catalog dataset: name, keywords, downloadable, tasks, what is prepared."""
+    registry = Registry(home)
+    prepared: dict[str, list[str]] = {}
+    for record in registry.prepared():
+        prepared.setdefault(record.dataset, []).append(record.task)
+    return [{
+        "name": e.name,
+        "keywords": ", ".join(e.keywords),
+        "downloadable": "yes" if e.downloadable else "no",
+        "tasks": ", ".join(f"{t}*" if t == e.default_task else t for t in e.task_names),
+        "prepared": ", ".join(prepared.get(e.name, [])),
+    } for e in entries()]
+
+
+def info(name: str | None = None, home: PathLike | None = None) -> dict[str, Any]:
+    """A dataset's catalog entry and prepared tasks; without a name, the whole catalog."""
+    registry = Registry(home)
+    if name is None:
+        return {"data_home": str(registry.home), "datasets": list_datasets(home)}
+    entry = get_entry(name)
+    summary = entry.summary()
+    summary["data_dir"] = registry.data_dir(entry.name)
+    summary["prepared"] = {r.task: {"metadata_file": r.metadata_file, "created": r.created,
+                                    "parameters": dict(r.parameters), "fingerprint": r.fingerprint}
+                           for r in registry.prepared() if r.dataset == entry.name}
+    return summary
