@@ -1,0 +1,139 @@
+"""COCO run-length-encoded masks: validation, decoding, encoding, IoU, union.
+
+The one place that talks to pycocotools. Every decode first checks that the run lengths add up
+to ``h × w``: pycocotools silently returns garbage for counts that are too short or too long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from pycocotools import mask as coco_mask
+
+from .errors import InvalidDataError
+
+RLE = Mapping[str, Any]
+
+
+def compressed_counts_to_runs(counts: str | bytes) -> list[int]:
+    """Decode COCO's compressed RLE string (LEB128-like, delta-coded) into run lengths."""
+    data = counts.encode("ascii") if isinstance(counts, str) else counts
+    runs: list[int] = []
+    position = 0
+    while position < len(data):
+        value = 0
+        shift = 0
+        more = True
+        while more:
+            if position >= len(data):
+                raise InvalidDataError("compressed RLE string ends in the middle of a number")
+            char = data[position] - 48
+            if not 0 <= char < 64:
+                raise InvalidDataError(f"byte {data[position]!r} cannot occur in a compressed "
+                                       "COCO RLE string")
+            value |= (char & 0x1F) << (5 * shift)
+            more = bool(char & 0x20)
+            position += 1
+            shift += 1
+            if not more and char & 0x10:
+                value |= -1 << (5 * shift)
+        if len(runs) > 2:
+            value += runs[-2]
+        runs.append(value)
+    return runs
+
+
+def rle_problem(rle: RLE) -> str | None:
+    """Why ``rle`` is not a valid COCO RLE (size, counts summing to h × w), or None if it is."""
+    try:
+        height, width = (int(v) for v in rle["size"])
+        counts = rle["counts"]
+    except (KeyError, TypeError, ValueError):
+        return "expected {'size': [h, w], 'counts': ...}"
+    if height < 0 or width < 0:
+        return f"negative size {[height, width]}"
+    try:
+        runs = (compressed_counts_to_runs(counts) if isinstance(counts, (str, bytes))
+                else [int(c) for c in counts])
+    except InvalidDataError as exc:
+        return str(exc)
+    if any(r < 0 for r in runs):
+        return "negative run length"
+    total = sum(runs)
+    if total != height * width:
+        return f"run lengths sum to {total}, not h × w = {height} × {width} = {height * width}"
+    return None
+
+
+def validate_rle(rle: RLE, where: str = "mask") -> None:
+    """Raise InvalidDataError naming ``where`` unless ``rle`` is a well-formed COCO RLE."""
+    problem = rle_problem(rle)
+    if problem:
+        raise InvalidDataError(f"{where}: invalid COCO RLE: {problem}")
+
+
+def to_pycocotools(rle: RLE) -> dict[str, Any]:
+    """The form pycocotools takes: compressed counts as bytes (uncompressed lists converted)."""
+    height, width = (int(v) for v in rle["size"])
+    counts = rle["counts"]
+    if isinstance(counts, str):
+        counts = counts.encode("ascii")
+    elif not isinstance(counts, bytes):
+        counts = coco_mask.frPyObjects({"size": [height, width], "counts": list(counts)},
+                                       height, width)["counts"]
+    return {"size": [height, width], "counts": counts}
+
+
+def decode(rle: RLE, where: str = "mask") -> np.ndarray:
+    """Validated decode of one RLE to an ``h × w`` uint8 array of 0/1."""
+    validate_rle(rle, where)
+    return coco_mask.decode(to_pycocotools(rle))
+
+
+def decode_many(rles: Sequence[RLE], where: str = "masks") -> np.ndarray:
+    """Decode RLEs of one size into an ``n × h × w`` uint8 array (one pycocotools call)."""
+    if not rles:
+        raise ValueError("decode_many needs at least one RLE (the size is taken from them)")
+    for i, rle in enumerate(rles):
+        validate_rle(rle, f"{where}[{i}]")
+    sizes = {tuple(int(v) for v in rle["size"]) for rle in rles}
+    if len(sizes) != 1:
+        raise InvalidDataError(f"{where}: masks of different sizes {sorted(sizes)}")
+    stacked = coco_mask.decode([to_pycocotools(r) for r in rles])
+    return np.ascontiguousarray(np.moveaxis(stacked, -1, 0))
+
+
+def encode(mask: np.ndarray) -> dict[str, Any]:
+    """Encode an ``h × w`` binary mask as COCO RLE with ``counts`` as a str (JSON-ready)."""
+    rle = coco_mask.encode(np.asfortranarray(np.asarray(mask, dtype=np.uint8)))
+    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+
+
+def area(rle: RLE) -> int:
+    """Number of foreground pixels."""
+    return int(coco_mask.area(to_pycocotools(rle)))
+
+
+def bbox(rle: RLE) -> list[float]:
+    """COCO ``[x, y, w, h]`` bounding box of the foreground."""
+    return [float(v) for v in coco_mask.toBbox(to_pycocotools(rle))]
+
+
+def iou_matrix(a: Sequence[RLE], b: Sequence[RLE]) -> np.ndarray:
+    """``len(a) × len(b)`` mask IoU matrix (float64; empty shapes for empty inputs)."""
+    if not a or not b:
+        return np.zeros((len(a), len(b)), dtype=np.float64)
+    pa = [to_pycocotools(r) for r in a]
+    pb = [to_pycocotools(r) for r in b]
+    return np.asarray(coco_mask.iou(pa, pb, [0] * len(pb)), dtype=np.float64).reshape(
+        len(a), len(b))
+
+
+def union(rles: Sequence[RLE]) -> dict[str, Any]:
+    """The union of masks of one size, as a JSON-ready RLE."""
+    if not rles:
+        raise ValueError("union needs at least one RLE")
+    merged = coco_mask.merge([to_pycocotools(r) for r in rles], intersect=False)
+    return {"size": [int(v) for v in merged["size"]], "counts": merged["counts"].decode("ascii")}
