@@ -67,7 +67,7 @@ def main() -> None:
             continue
         for k, kind in enumerate(("full", "mirror")):
             save_jpeg(variant(images[name], kind), ilsvrc / "train" / wnid / f"{wnid}_{k + 1}.JPEG")
-    synsets = Path(__file__).resolve().parents[1] / "src/imagesets/ilsvrc2012/ilsvrc2012_synsets.tsv"
+    synsets = ROOT.parent / "ilsvrc2012" / "ilsvrc2012_synsets.tsv"
     devkit_id = {}
     for line in synsets.read_text().splitlines()[1:]:
         wnid, number, *_ = line.split("\t")

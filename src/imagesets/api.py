@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .catalog import PrepareRequest, PreparedTask, Registry, entries, get_entry
+from .catalog import PreparedTask, PrepareRequest, Registry, entries, get_entry
 from .errors import ImagesetsError, NotFoundError
 
 PathLike = str | os.PathLike

@@ -198,7 +198,7 @@ class Registry:
     def prepared(self) -> list[PreparedTask]:
         """Every prepared task, sorted by dataset then task."""
         out = []
-        for name, entry in sorted(self.read()["datasets"].items()):
+        for _name, entry in sorted(self.read()["datasets"].items()):
             for _, record in sorted(entry.get("tasks", {}).items()):
                 out.append(PreparedTask(**record))
         return out

@@ -14,7 +14,8 @@ def format_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | Non
     cells = [[str(c) for c in columns]]
     cells += [["" if row.get(c) is None else str(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in cells]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+             for line in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 

@@ -46,7 +46,7 @@ def test_empty_class_folder(tmp_path):
 
 @pytest.mark.parametrize("lines", [5, 11])
 def test_ground_truth_with_wrong_number_of_lines(tmp_path, lines):
-    tree = make_tree(tmp_path, val_count=10)
+    make_tree(tmp_path, val_count=10)
     text = "\n".join(["1"] * lines) + "\n"
     touch(tmp_path / "ILSVRC2012_validation_ground_truth.txt", text.encode())
     with pytest.raises(InvalidDataError, match=f"has {lines} lines; expected 50,000"):
@@ -54,7 +54,7 @@ def test_ground_truth_with_wrong_number_of_lines(tmp_path, lines):
 
 
 def test_ground_truth_with_bad_id(tmp_path):
-    tree = make_tree(tmp_path, val_count=3)
+    make_tree(tmp_path, val_count=3)
     touch(tmp_path / "ILSVRC2012_validation_ground_truth.txt", b"1\n1001\n3\n")
     with pytest.raises(InvalidDataError, match="line 2: class id 1001"):
         scan(tmp_path)

@@ -65,7 +65,7 @@ def test_packaged_classes_when_only_ground_truth(tmp_path):
 
 
 def test_ground_truth_ids_are_devkit_ids_not_wnid_positions(tmp_path):
-    tree = make_tree(tmp_path, val_count=1)
+    make_tree(tmp_path, val_count=1)
     touch(tmp_path / "ILSVRC2012_validation_ground_truth.txt", b"1\n")
     scanned = scan_ilsvrc2012(tmp_path, verbose=False)
     _, wnids = listing(scanned, "val")

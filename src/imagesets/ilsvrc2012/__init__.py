@@ -23,7 +23,8 @@ the development kit (ILSVRC2012_devkit_t12.tar.gz), or the Kaggle 'ImageNet Obje
 Challenge' copy. Extract them so one folder holds:
   train/n01440764/n01440764_10026.JPEG ...  (or ILSVRC2012_img_train/; extract each class .tar)
   val/ILSVRC2012_val_00000001.JPEG ...      (flat, or already sorted into wnid folders)
-  ILSVRC2012_devkit_t12.tar.gz              (or its meta.mat + ILSVRC2012_validation_ground_truth.txt)
+  ILSVRC2012_devkit_t12.tar.gz              (or meta.mat and
+                                            ILSVRC2012_validation_ground_truth.txt)
 The Kaggle layout ILSVRC/Data/CLS-LOC/{train,val} with LOC_val_solution.csv and
 LOC_synset_mapping.txt works as it is. Then run:
   imagesets prepare ilsvrc2012 --data-dir /path/to/that/folder"""

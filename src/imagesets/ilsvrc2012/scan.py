@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -250,4 +249,5 @@ def summarize_ignored(ignored: Iterable[str], limit: int = 3) -> str:
     """One line naming a few of the non-image files that were skipped."""
     ignored = list(ignored)
     shown = ", ".join(ignored[:limit])
-    return f"skipped {len(ignored)} non-image file(s): {shown}{' ...' if len(ignored) > limit else ''}"
+    more = " ..." if len(ignored) > limit else ""
+    return f"skipped {len(ignored)} non-image file(s): {shown}{more}"

@@ -223,7 +223,7 @@ class MetadataLoader:
         view = self[set_name]
         row = view.field("object_ids")[index]
         record: dict[str, Any] = {}
-        for field_name, pointer in zip(view.object_fields, row):
+        for field_name, pointer in zip(view.object_fields, row, strict=False):
             record[field_name] = (None if pointer < 0
                                   else view.field(field_name).values(int(pointer), convert=True))
         return record
@@ -241,7 +241,7 @@ class MetadataLoader:
         fields = self[set_name].object_fields
         rows = ids[None] if ids.ndim == 1 else ids
         values = [[None if pointer < 0 else self.get(set_name, field, int(pointer))
-                   for field, pointer in zip(fields, row)] for row in rows]
+                   for field, pointer in zip(fields, row, strict=False)] for row in rows]
         return values[0] if ids.ndim == 1 else values
 
     def size(self, set_name: str, field: str = "object_ids") -> list[int]:
