@@ -45,6 +45,31 @@ def compressed_counts_to_runs(counts: str | bytes) -> list[int]:
     return runs
 
 
+def compressed_counts_to_run_array(counts: str | bytes) -> np.ndarray:
+    """Vectorised :func:`compressed_counts_to_runs`: the run lengths as an int64 array."""
+    data = np.frombuffer(counts.encode("ascii") if isinstance(counts, str) else counts,
+                         dtype=np.uint8).astype(np.int64) - 48
+    if not data.size:
+        return np.zeros(0, dtype=np.int64)
+    if ((data < 0) | (data >= 64)).any():
+        return np.asarray(compressed_counts_to_runs(counts), dtype=np.int64)
+    more = (data & 0x20) != 0
+    if more[-1]:
+        raise InvalidDataError("compressed RLE string ends in the middle of a number")
+    ends = np.flatnonzero(~more)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    lengths = ends - starts + 1
+    if lengths.max() > 12:
+        raise InvalidDataError("compressed RLE string holds a run length of 2^60 or more")
+    shift = np.arange(data.size) - np.repeat(starts, lengths)
+    values = np.add.reduceat((data & 0x1F) << (5 * shift), starts)
+    negative = (data[ends] & 0x10) != 0
+    values[negative] |= np.left_shift(np.int64(-1), 5 * lengths[negative])
+    values[1::2] = np.cumsum(values[1::2])
+    values[2::2] = np.cumsum(values[2::2])
+    return values
+
+
 def rle_problem(rle: RLE) -> str | None:
     """Why ``rle`` is not a valid COCO RLE (size, counts summing to h × w), or None if it is."""
     try:
@@ -55,13 +80,13 @@ def rle_problem(rle: RLE) -> str | None:
     if height < 0 or width < 0:
         return f"negative size {[height, width]}"
     try:
-        runs = (compressed_counts_to_runs(counts) if isinstance(counts, (str, bytes))
-                else [int(c) for c in counts])
+        runs = (compressed_counts_to_run_array(counts) if isinstance(counts, (str, bytes))
+                else np.asarray([int(c) for c in counts], dtype=np.int64))
     except InvalidDataError as exc:
         return str(exc)
-    if any(r < 0 for r in runs):
+    if (runs < 0).any():
         return "negative run length"
-    total = sum(runs)
+    total = int(runs.sum())
     if total != height * width:
         return f"run lengths sum to {total}, not h × w = {height} × {width} = {height * width}"
     return None
