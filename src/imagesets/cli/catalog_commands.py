@@ -26,6 +26,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--sets", nargs="+", default=None, help="only these sets (e.g. val)")
     p.add_argument("--force", action="store_true", help="rebuild even if already prepared")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--workers", type=int, default=None,
+                   help="parallel workers for tasks that process images (default: all cores)")
+    p.add_argument("--engine", choices=("local", "ray"), default=None,
+                   help="run image work in local processes (default) or as Ray tasks")
+    p.add_argument("--ray-address", default=None,
+                   help="with --engine ray: an existing cluster (e.g. auto, ray://head:10001)")
+    p.add_argument("--output-dir", default=None,
+                   help="where tasks that write images put them (default: the data dir)")
+    p.add_argument("--quality", type=int, default=None, help="JPEG quality of written images")
+    p.add_argument("--exclude-corrupt", action="store_true",
+                   help="leave unreadable images out (recorded in the metadata) instead of "
+                        "stopping")
     p.set_defaults(func=run_prepare)
 
     p = commands.add_parser("remove", help="forget a prepared dataset and delete its metadata")
@@ -47,7 +59,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def prepare_options(args: argparse.Namespace) -> dict:
     """Dataset options given on the command line (only those that were set)."""
-    return {"sets": args.sets} if args.sets else {}
+    given = {"sets": args.sets, "workers": args.workers, "engine": args.engine,
+             "address": args.ray_address, "output_dir": args.output_dir,
+             "quality": args.quality, "exclude_corrupt": True if args.exclude_corrupt else None}
+    return {key: value for key, value in given.items() if value is not None}
 
 
 def run_list(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from .classification import (
     classification_fields,
     write_classification_file,
 )
+from .raw256 import prepare_raw256, resize_ilsvrc2012
 from .scan import SETS, scan_ilsvrc2012
 
 NAME = "ilsvrc2012"
@@ -31,6 +32,8 @@ LOC_synset_mapping.txt works as it is. Then run:
 
 
 def _prepare(request: PrepareRequest) -> PreparedTask:
+    if request.task == "raw256":
+        return prepare_raw256(request)
     sets = tuple(request.options.get("sets") or SETS)
     output = request.metadata_dir / f"{request.task}.h5"
     scanned = build_classification_metadata(request.data_dir, output, sets=sets,
@@ -50,7 +53,9 @@ ENTRY = register(DatasetEntry(
     keywords=("image_processing", "classification"),
     size="~150 GB of images (user-provided); metadata ~70 MB",
     downloadable=False,
-    tasks=(Task("classification", "image paths and class labels of train and val"),),
+    tasks=(Task("classification", "image paths and class labels of train and val"),
+           Task("raw256", "every image resized to a 256-pixel short side (JPEG, in train256/ "
+                "and val256/), with the classification fields pointing at the copies")),
     default_task="classification",
     sets=SETS,
     fields=("image_filenames", "classes", "labels", "descriptions", "object_fields",
@@ -63,4 +68,5 @@ ENTRY = register(DatasetEntry(
 ))
 
 __all__ = ["ENTRY", "Ilsvrc2012Loader", "build_classification_metadata",
-           "classification_fields", "scan_ilsvrc2012", "write_classification_file"]
+           "classification_fields", "resize_ilsvrc2012", "scan_ilsvrc2012",
+           "write_classification_file"]
