@@ -324,11 +324,13 @@ def mask_document(data: SplitData) -> dict[str, Any]:
             "annotations": ordered, "categories": data.categories}
 
 
-def write_json_pair(data: SplitData, out_dir: str | os.PathLike) -> tuple[Path, Path]:
+def write_json_pair(data: SplitData, out_dir: str | os.PathLike, indent: int | None = None
+                    ) -> tuple[Path, Path]:
     """Write ``out_dir/annotations/{split}_caption.json`` and ``{split}_mask.json`` atomically."""
     folder = Path(out_dir) / "annotations"
     caption_path = folder / CAPTION_FILE.format(split=data.split)
     mask_path = folder / MASK_FILES[0].format(split=data.split)
-    atomic_write_text(caption_path, json.dumps(caption_document(data), ensure_ascii=False))
-    atomic_write_text(mask_path, json.dumps(mask_document(data), ensure_ascii=False))
+    for path, document in ((caption_path, caption_document(data)),
+                           (mask_path, mask_document(data))):
+        atomic_write_text(path, json.dumps(document, ensure_ascii=False, indent=indent) + "\n")
     return caption_path, mask_path
