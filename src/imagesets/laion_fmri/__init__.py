@@ -1,0 +1,87 @@
+"""LAION-fMRI stimulus derivatives: the published ``laion_fmri`` API (embeddings, segmentations,
+captions, stimuli, subject-aligned access, downloads), plus a catalog entry.
+
+``from imagesets import laion_fmri`` then use it as the original package is used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from ..catalog import DatasetEntry, PreparedTask, PrepareRequest, Task, register
+from ..errors import NotFoundError
+from ..fsutil import atomic_write_text
+from . import config
+from .captions import Captions
+from .config import dataset_initialize, get_data_dir, set_data_dir
+from .download import (
+    LICENSE_NOTICE,
+    download_captions,
+    download_embeddings,
+    download_parts,
+    download_segmentations,
+)
+from .embeddings import Embeddings, Neighbours, load_embeddings
+from .layout import MODELS, STIMULI_DIR
+from .segmentations import Segmentations
+from .stimuli import Stimuli, StimulusImages, load_stimuli
+from .subject import Subject, load_subject
+
+NAME = config.NAME
+
+SETUP = """\
+The public stimulus derivatives (embeddings of four models, object segmentations, captions)
+come from the anonymous S3 bucket laion-fmri (us-west-2):
+  imagesets download laion_fmri --data-dir DIR [--what embeddings segmentations captions]
+      [--n-jobs 4] [--endpoint URL]
+The stimulus images (stimuli/task-images_stimuli.h5 + task-images_metadata.csv) are gated:
+request access at https://laion-fmri.hebartlab.com/request and put them in DIR/stimuli/.
+Subject trials go in DIR/derivatives/glmsingle-tedana/sub-XX/ses-YY/func/. Then:
+  from imagesets import laion_fmri; stim = laion_fmri.load_stimuli(DIR)"""
+
+
+def _prepare(request: PrepareRequest) -> PreparedTask:
+    folder = request.data_dir / STIMULI_DIR
+    files = sorted(p for p in folder.glob("task-images_*") if p.is_file()) if folder.is_dir() \
+        else []
+    if not files:
+        raise NotFoundError(f"no LAION-fMRI stimulus files in {folder}; get them with "
+                            f"`imagesets download laion_fmri --data-dir {request.data_dir}`")
+    listing = {p.name: p.stat().st_size for p in files}
+    output = request.metadata_dir / f"{request.task}.json"
+    atomic_write_text(output, json.dumps({"data_dir": str(request.data_dir), "files": listing},
+                                         indent=2))
+    fingerprint = hashlib.sha256(json.dumps(listing, sort_keys=True).encode()).hexdigest()[:16]
+    return PreparedTask(NAME, request.task, str(request.data_dir), str(output), {}, fingerprint)
+
+
+def _open(prepared: PreparedTask) -> Stimuli:
+    return Stimuli(prepared.data_dir)
+
+
+ENTRY = register(DatasetEntry(
+    name=NAME,
+    title="LAION-fMRI stimulus derivatives",
+    description="Embeddings (CLIP, DINOv2, PEcore, SigLIP2), object masks and captions of the "
+                "25,052 LAION-fMRI stimuli, standalone or aligned to a subject's fMRI trials.",
+    keywords=("fmri", "embeddings", "segmentation", "captions"),
+    size="embeddings ~210 MB, segmentations ~70 MB, captions ~10 MB",
+    downloadable=True,
+    tasks=(Task("stimuli", "the stimulus hub: metadata, images, embeddings, masks, captions"),),
+    default_task="stimuli",
+    sets=("stimuli",),
+    fields=("image_name", "dataset", "participant", "unique_or_shared", "n_reps"),
+    setup=SETUP,
+    license="CC0 1.0 (data and derivatives); stimulus images under a data use agreement",
+    homepage="https://laion-fmri.hebartlab.com",
+    prepare=_prepare,
+    open=_open,
+    download=download_parts,
+))
+
+__all__ = ["Captions", "ENTRY", "Embeddings", "LICENSE_NOTICE", "MODELS", "Neighbours",
+           "Segmentations", "Stimuli", "StimulusImages", "Subject", "config",
+           "dataset_initialize", "download_captions", "download_embeddings",
+           "download_segmentations", "get_data_dir", "load_embeddings", "load_stimuli",
+           "load_subject", "set_data_dir"]
