@@ -1,0 +1,170 @@
+"""The per-image resize: sizes, each ImageNet quirk, draft() decoding, fast-path quality."""
+
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from imagesets.ilsvrc2012.raw256 import (
+    decode_rgb,
+    draft_factor,
+    resample_array,
+    resize_bytes,
+    target_size,
+)
+
+from .images import camera_like, cmyk_jpeg, decode, encode, gray_jpeg, jpeg, mad, naive, png
+
+BACKENDS = ("fast", "pillow")
+
+
+def reference(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Full-resolution Pillow Lanczos resize of the uncompressed pixels: the quality reference."""
+    return np.asarray(Image.fromarray(pixels).resize(size, Image.LANCZOS), dtype=np.int16)
+
+
+def assert_as_faithful_as_naive(out: bytes, data: bytes, pixels: np.ndarray,
+                                quality: int = 90) -> None:
+    """Our output is within 0.3 grey levels of the naive path's error against the reference;
+    most of either error is the JPEG encoding of noisy content."""
+    expected = reference(pixels, (341, 256))
+    assert mad(decode(out), expected) < mad(naive(data, (341, 256), quality), expected) + 0.3
+
+
+@pytest.mark.parametrize(("size", "expected"), [
+    ((500, 375), (341, 256)), ((375, 500), (256, 341)), ((256, 256), (256, 256)),
+    ((4288, 2848), (385, 256)), ((200, 150), (341, 256)), ((30, 900), (256, 7680))])
+def test_target_size_short_side_256_long_side_truncated(size, expected):
+    assert target_size(*size) == expected
+
+
+@pytest.mark.parametrize(("size", "factor"), [
+    ((500, 375), 1), ((1023, 600), 2), ((1024, 768), 2), ((1400, 1050), 4), ((4288, 2848), 8)])
+def test_draft_factor_only_when_source_is_at_least_twice_the_target(size, factor):
+    assert draft_factor(*size, target_size(*size)) == factor
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_camera_jpeg_matches_lanczos_reference(backend):
+    pixels = camera_like()
+    data = encode(pixels, quality=95)
+    out, decoded = resize_bytes(data, quality=95, backend=backend)
+    assert decode(out).shape == (256, 341, 3)
+    assert decoded.kind == "jpeg" and decoded.original == (500, 375)
+    assert_as_faithful_as_naive(out, data, pixels, quality=95)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cmyk_jpeg_becomes_rgb_with_the_right_colours(backend):
+    pixels = camera_like()
+    data = cmyk_jpeg()
+    assert Image.open(io.BytesIO(data)).mode == "CMYK"
+    out, decoded = resize_bytes(data, backend=backend)
+    result = decode(out)
+    assert decoded.kind == "cmyk"
+    assert_as_faithful_as_naive(out, data, pixels)
+    red = result[10:80, 230:330].reshape(-1, 3).mean(axis=0)  # the red block, top right
+    assert red[0] > 180 and red[1] < 90 and red[2] < 90
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_png_named_jpeg_is_decoded_and_written_as_jpeg(backend):
+    pixels = camera_like()
+    data = png()
+    out, decoded = resize_bytes(data, backend=backend)
+    assert out[:2] == b"\xff\xd8"
+    assert decoded.kind == "png"
+    assert_as_faithful_as_naive(out, data, pixels)
+
+
+def test_rgba_png_is_flattened_on_white():
+    pixels = np.zeros((300, 400, 4), dtype=np.uint8)
+    pixels[:, :200] = (0, 0, 255, 255)   # opaque blue left half, transparent right half
+    out, _ = resize_bytes(encode(Image.fromarray(pixels, "RGBA"), "PNG"))
+    result = decode(out)
+    assert np.abs(result[:, :100] - (0, 0, 255)).max() < 12
+    assert np.abs(result[:, -100:] - 255).max() < 12
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_grayscale_becomes_three_equal_channels(backend):
+    gray = np.asarray(Image.fromarray(camera_like()).convert("L"))
+    data = gray_jpeg()
+    out, decoded = resize_bytes(data, backend=backend)
+    result = decode(out)
+    assert decoded.kind == "grayscale" and result.shape == (256, 341, 3)
+    assert np.abs(result[..., 0] - result[..., 1]).max() <= 3
+    assert np.abs(result[..., 1] - result[..., 2]).max() <= 3
+    assert_as_faithful_as_naive(out, data, np.repeat(gray[..., None], 3, axis=2))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_small_images_are_upscaled_to_256(backend):
+    pixels = camera_like(200, 150)
+    data = encode(pixels, quality=95)
+    out, decoded = resize_bytes(data, quality=95, backend=backend)
+    assert decode(out).shape == (256, 341, 3) and decoded.original == (200, 150)
+    assert_as_faithful_as_naive(out, data, pixels, quality=95)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(("data", "message"), [
+    (jpeg()[:20000], "truncated"), (b"this is not an image", "cannot identify"),
+    (b"", "cannot identify")])
+def test_corrupt_files_raise(backend, data, message):
+    with pytest.raises(OSError, match=message):
+        resize_bytes(data, backend=backend)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize(("size", "reduced"), [((1600, 1200), (400, 300)),
+                                               ((1024, 768), (512, 384))])
+def test_draft_decoding_matches_full_decode_plus_resize(fast, size, reduced):
+    data = encode(camera_like(*size, seed=3), quality=95)
+    decoded = decode_rgb(data, fast=fast)
+    small = np.asarray(decoded.image)
+    assert (small.shape[1], small.shape[0]) == reduced  # decoded smaller, in the DCT domain
+    target = target_size(*size)
+    resized = (resample_array(small, target) if fast
+               else np.asarray(Image.fromarray(small).resize(target, Image.LANCZOS)))
+    full = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    assert mad(resized, reference(full, target)) < 1.5
+
+
+def grating(period: float, width: int = 500, height: int = 375) -> np.ndarray:
+    """Vertical stripes at ``period`` pixels: above the output's Nyquist rate when < 2.93."""
+    row = 127.5 + 127.5 * np.cos(2 * np.pi * np.arange(width) / period)
+    return np.repeat(np.clip(row, 0, 255).astype(np.uint8)[None, :, None], height, 0).repeat(3, 2)
+
+
+@pytest.mark.parametrize("period", [2.0, 2.2, 2.5])
+def test_fast_resample_attenuates_fine_gratings_that_sampling_passes(period):
+    pixels = grating(period)
+    ours = resample_array(pixels, (341, 256)).astype(np.float32)
+    nearest = cv2.resize(pixels, (341, 256), interpolation=cv2.INTER_NEAREST).astype(np.float32)
+    assert nearest.std() > 0.95 * pixels.std()  # the check can fail: sampling aliases
+    assert ours.std() < 0.25 * pixels.std()
+
+
+def test_fast_resample_keeps_what_the_output_can_show():
+    pixels = grating(6.0)
+    assert resample_array(pixels, (341, 256)).std() > 0.9 * pixels.std()
+
+
+def test_fast_resample_is_within_a_grey_level_of_lanczos():
+    errors = [mad(resample_array(p, (341, 256)), reference(p, (341, 256)))
+              for p in (camera_like(seed=s) for s in range(4))]
+    assert max(errors) < 1.0
+
+
+def test_quality_option_trades_size_for_fidelity():
+    pixels = camera_like()
+    low, _ = resize_bytes(encode(pixels, quality=98), quality=60)
+    high, _ = resize_bytes(encode(pixels, quality=98), quality=95)
+    expected = reference(pixels, (341, 256))
+    assert len(high) > len(low)
+    assert mad(decode(high), expected) < mad(decode(low), expected)
