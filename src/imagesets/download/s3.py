@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import urllib.parse
 from dataclasses import dataclass
 
@@ -17,7 +18,8 @@ class S3Bucket:
     Without ``endpoint`` the AWS virtual-host URL ``https://BUCKET.s3.REGION.amazonaws.com/KEY``
     is used (path-style when the bucket name has dots, which TLS wildcards cannot cover). With
     ``endpoint`` (a mirror, MinIO, a local test server) the path-style URL
-    ``ENDPOINT/BUCKET/KEY`` is used unless ``path_style=False``.
+    ``ENDPOINT/BUCKET/KEY`` is used unless ``path_style=False``. Like the AWS SDKs, the
+    endpoint defaults to ``$AWS_ENDPOINT_URL_S3`` or ``$AWS_ENDPOINT_URL`` when set.
     """
 
     name: str
@@ -26,6 +28,9 @@ class S3Bucket:
     path_style: bool | None = None
 
     def __post_init__(self) -> None:
+        if self.endpoint is None:
+            found = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+            object.__setattr__(self, "endpoint", found or None)
         if self.endpoint is not None:
             endpoint = self.endpoint if "://" in self.endpoint else f"https://{self.endpoint}"
             parsed = urllib.parse.urlsplit(endpoint)

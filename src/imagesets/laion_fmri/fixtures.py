@@ -31,8 +31,8 @@ from .layout import (
     trials_key,
 )
 
-NOUNS = ("hand", "fingers", "person", "dog", "cat", "car", "tree", "cup", "table", "sky",
-         "window", "shoe", "book", "bird", "flower", "chair")
+NOUNS = ("fingers", "hand", "pullover", "person", "dog", "cat", "car", "tree", "cup", "table",
+         "sky", "window", "shoe", "book", "bird", "flower", "chair")
 SPECIAL_CAPTIONS = ("NA", "n/a", 'He said "hi", then left', "two lines\nof caption")
 
 
@@ -66,7 +66,8 @@ def write_sample_dataset(root: str | os.PathLike, names: pd.DataFrame, *, subjec
     ``unique_or_shared``, ``subject``, as in the shared ``stimulus_names.csv``).
 
     ``n_masks`` masks (default 4 per covered image) of ``mask_size``² go to the shared images
-    except every ``uncovered_every``-th one; ``image_size=None`` writes no images file.
+    except every ``uncovered_every``-th one (the first covered image gets the nouns 'fingers',
+    'hand', ... as in the published examples); ``image_size=None`` writes no images file.
     """
     root = Path(root)
     (root / "stimuli").mkdir(parents=True, exist_ok=True)
@@ -78,7 +79,7 @@ def write_sample_dataset(root: str | os.PathLike, names: pd.DataFrame, *, subjec
     for model in models:
         out.files.append(_write_embeddings(root, model, listed, rng))
     shared = table.loc[table["unique_or_shared"] == "shared", "image_name"].tolist()
-    covered = [n for i, n in enumerate(shared) if not uncovered_every or i % uncovered_every]
+    covered = [n for i, n in enumerate(shared, 1) if not uncovered_every or i % uncovered_every]
     out.files += _write_segmentations(root, covered, n_masks or 4 * len(covered), mask_size, rng)
     out.files.append(_write_captions(root, table, rng))
     if image_size:
@@ -127,8 +128,8 @@ def _write_segmentations(root: Path, covered: list[str], n_masks: int, size: int
     rows = []
     for j, (name, count) in enumerate(zip(covered, counts, strict=True)):
         n_nouns = int(min(max(1, count // 2), len(NOUNS), count))
-        nouns = rng.choice(NOUNS, n_nouns, replace=False).tolist()
-        unlocalised = nouns[-1] if j % 3 == 0 and n_nouns > 1 else None
+        nouns = list(NOUNS[:n_nouns]) if j == 0 else rng.choice(NOUNS, n_nouns, False).tolist()
+        unlocalised = nouns[-1] if j % 3 == 2 and n_nouns > 1 else None
         for k in range(int(count)):
             noun = nouns[k % n_nouns]
             instance = k // n_nouns
