@@ -15,19 +15,18 @@ def strings_to_ascii(values: Sequence[str], width: int | None = None) -> np.ndar
     Strings are ASCII in every published dataset; any other character is rejected, because a
     multi-byte encoding would no longer be one character per column.
     """
+    longest = max(map(len, values), default=0)
     try:
-        encoded = np.array([v.encode("ascii") for v in values], dtype=object)
+        fixed = np.array(values, dtype=f"S{longest + 1}") if len(values) else np.zeros(0, "S1")
     except UnicodeEncodeError as exc:
         raise InvalidDataError(
             f"metadata strings must be ASCII; got {exc.object!r}. Rename the offending "
             "file or class so its name is plain ASCII."
         ) from exc
-    longest = max((len(v) for v in encoded), default=0)
     width = longest + 1 if width is None else width
     if width <= longest:
         raise ValueError(f"width {width} cannot hold a string of {longest} characters")
-    fixed = encoded.astype(f"S{width}") if len(encoded) else np.zeros(0, dtype=f"S{width}")
-    return fixed.view(np.uint8).reshape(len(values), width)
+    return fixed.astype(f"S{width}", copy=False).view(np.uint8).reshape(len(values), width)
 
 
 def ascii_to_strings(matrix: np.ndarray) -> list[str] | str:
