@@ -3,6 +3,7 @@
 from . import (
     ilsvrc2012,  # noqa: F401  (registers the dataset in the catalog)
     laion_fmri,  # noqa: F401  (registers the dataset in the catalog)
+    panocaps,  # noqa: F401  (registers the dataset in the catalog)
 )
 from .api import download, info, list_datasets, load, process, remove
 from .errors import (

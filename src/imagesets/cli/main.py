@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import ImagesetsError
-from . import catalog_commands, demo_command, evaluate_command
+from . import catalog_commands, demo_command, evaluate_command, panocaps_commands
 
-COMMAND_MODULES = (catalog_commands, demo_command, evaluate_command)
+COMMAND_MODULES = (catalog_commands, demo_command, evaluate_command, panocaps_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,6 +5,9 @@ by position or image id; see :mod:`.split` for the objects, :mod:`.tags` for the
 :mod:`.formats` for the file layouts.
 """
 
+from .convert import convert, export_coco_panoptic
+from .dataset import ENTRY, LICENSE, PanoCapsDataset
+from .download import download_panocaps
 from .formats import (
     PARQUET_SCHEMA,
     SPLITS,
@@ -18,24 +21,38 @@ from .formats import (
 )
 from .split import PanoCapsSplit, Phrase, Region, Sample, load
 from .tags import ParsedCaption, Tag, parse_tagged_caption, strip_tags
+from .validate import Problem, ValidationReport, validate_split
+from .visualize import render_sample, show, write_report
 
 __all__ = [
+    "ENTRY",
+    "LICENSE",
     "PARQUET_SCHEMA",
     "SPLITS",
+    "PanoCapsDataset",
     "PanoCapsSplit",
     "ParsedCaption",
     "Phrase",
+    "Problem",
     "Region",
     "Sample",
     "SplitData",
     "Tag",
+    "ValidationReport",
     "available_splits",
+    "convert",
+    "download_panocaps",
+    "export_coco_panoptic",
     "load",
     "parse_tagged_caption",
     "read_json_pair",
     "read_parquet",
     "read_split_data",
+    "render_sample",
+    "show",
     "strip_tags",
+    "validate_split",
     "write_json_pair",
     "write_parquet",
+    "write_report",
 ]

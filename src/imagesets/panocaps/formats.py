@@ -132,7 +132,7 @@ def available_splits(root: str | os.PathLike) -> tuple[str, ...]:
     for folder in (root / "annotations", root):
         found.update(p.name[:-len("_caption.json")] for p in folder.glob("*_caption.json"))
     for folder in (root / "data", root):
-        found.update(p.name.rsplit("-", 1)[0] for p in folder.glob("*-*.parquet"))
+        found.update(p.name.split("-", 1)[0] for p in folder.glob("*-*.parquet"))
     return tuple(sorted(found, key=lambda s: (SPLITS.index(s) if s in SPLITS else 3, s)))
 
 

@@ -1,0 +1,163 @@
+"""Conversions: JSON pair ↔ Parquet (lossless), and export to the COCO panoptic format.
+
+COCO panoptic output (what panopticapi and detectron2 read): ``annotations/panoptic_{split}.json``
+with ``images``, ``annotations`` (``image_id``, ``file_name``, ``segments_info`` [{id,
+category_id, area, bbox, iscrowd}]) and ``categories`` (with ``isthing``), plus one RGB PNG per
+image in ``panoptic_{split}/`` whose pixel colour encodes the segment id as
+``R + 256·G + 256²·B`` (0 = no segment). Segment ids are the mask annotation ids when those
+are positive, unique in the image and below 2^24, else mask position + 1. Where masks overlap
+the earlier one (file order) keeps the pixel; ``area``/``bbox`` are recomputed from the PNG and
+segments left without pixels are dropped (both counted in the result).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from ..fsutil import atomic_path, atomic_write_text
+from .formats import SplitData, available_splits, read_split_data, write_json_pair, write_parquet
+from .split import PanoCapsSplit, Sample
+
+TARGETS = ("parquet", "json", "coco-panoptic")
+MAX_SEGMENT_ID = 256 ** 3
+
+
+@dataclass
+class ConversionResult:
+    """What a conversion wrote, per split, and what it had to change (COCO panoptic only)."""
+
+    target: str
+    out_dir: Path
+    files: list[Path] = field(default_factory=list)
+    splits: dict[str, int] = field(default_factory=dict)
+    overlapping_pixels: int = 0
+    dropped_segments: int = 0
+
+
+def id_to_rgb(id_map: np.ndarray) -> np.ndarray:
+    """COCO panoptic colour encoding of a segment id map (``H × W`` → ``H × W × 3`` uint8)."""
+    ids = np.asarray(id_map, dtype=np.uint32)
+    return np.stack([ids & 0xFF, (ids >> 8) & 0xFF, (ids >> 16) & 0xFF], axis=-1).astype(np.uint8)
+
+
+def rgb_to_id(rgb: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`id_to_rgb`."""
+    rgb = np.asarray(rgb, dtype=np.uint32)
+    return rgb[..., 0] + 256 * rgb[..., 1] + 256 * 256 * rgb[..., 2]
+
+
+def segment_ids(sample: Sample) -> list[int]:
+    """The COCO panoptic segment id of each mask (annotation ids when usable, else position+1)."""
+    ids = [m.get("id") for m in sample.mask_annotations]
+    usable = (all(isinstance(i, int) and not isinstance(i, bool) and 0 < i < MAX_SEGMENT_ID
+                  for i in ids) and len(set(ids)) == len(ids))
+    return list(ids) if usable else list(range(1, len(ids) + 1))
+
+
+def _categories(data: SplitData) -> list[dict[str, Any]]:
+    kinds: dict[Any, set[str]] = {}
+    for mask in data.masks:
+        kinds.setdefault(mask.get("category_id"), set()).add(mask.get("thing_or_stuff"))
+    rng = np.random.default_rng(0)
+    out = []
+    for category in data.categories:
+        colour = [int(v) for v in rng.integers(0, 256, 3)]
+        out.append({"id": category["id"], "name": category["name"],
+                    "supercategory": category.get("supercategory", category["name"]),
+                    "isthing": int("thing" in kinds.get(category["id"], {"thing"})),
+                    "color": colour})
+    return out
+
+
+def _bbox_of(ys: np.ndarray, xs: np.ndarray) -> list[int]:
+    x0, y0 = int(xs.min()), int(ys.min())
+    return [x0, y0, int(xs.max()) - x0 + 1, int(ys.max()) - y0 + 1]
+
+
+def panoptic_annotation(sample: Sample) -> tuple[np.ndarray, dict[str, Any], int, int]:
+    """(segment id map, COCO panoptic annotation, overlapping pixels, dropped segments)."""
+    stack = sample.masks()
+    ids = segment_ids(sample)
+    id_map = np.zeros((sample.height, sample.width), dtype=np.uint32)
+    overlap = 0
+    if len(stack):
+        coverage = stack.sum(axis=0, dtype=np.int32)
+        overlap = int((coverage > 1).sum())
+        positions = sample.panoptic_map()
+        lookup = np.asarray(ids, dtype=np.uint32)
+        id_map = np.where(positions >= 0, lookup[np.maximum(positions, 0)], 0).astype(np.uint32)
+    segments = []
+    dropped = 0
+    for position, mask in enumerate(sample.mask_annotations):
+        ys, xs = np.nonzero(id_map == ids[position]) if len(stack) else ((), ())
+        if not len(ys):
+            dropped += 1
+            continue
+        segments.append({"id": ids[position], "category_id": mask.get("category_id"),
+                         "area": int(len(ys)), "bbox": _bbox_of(ys, xs),
+                         "iscrowd": int(mask.get("iscrowd") or 0)})
+    annotation = {"image_id": sample.image_id, "file_name": f"{sample.image_id}.png",
+                  "segments_info": segments}
+    return id_map, annotation, overlap, dropped
+
+
+def export_coco_panoptic(split: PanoCapsSplit, out_dir: str | os.PathLike,
+                         result: ConversionResult | None = None) -> ConversionResult:
+    """Write ``panoptic_{split}.json`` and ``panoptic_{split}/*.png`` under ``out_dir``."""
+    out_dir = Path(out_dir)
+    result = result or ConversionResult("coco-panoptic", out_dir)
+    png_dir = out_dir / f"panoptic_{split.name}"
+    png_dir.mkdir(parents=True, exist_ok=True)
+    images, annotations = [], []
+    for sample in split:
+        id_map, annotation, overlap, dropped = panoptic_annotation(sample)
+        result.overlapping_pixels += overlap
+        result.dropped_segments += dropped
+        png = png_dir / annotation["file_name"]
+        with atomic_path(png) as tmp:
+            Image.fromarray(id_to_rgb(id_map), "RGB").save(tmp, format="PNG")
+        images.append({"id": sample.image_id, "file_name": sample.file_name,
+                       "height": sample.height, "width": sample.width})
+        annotations.append(annotation)
+    document = {"images": images, "annotations": annotations,
+                "categories": _categories(split.data)}
+    json_path = out_dir / "annotations" / f"panoptic_{split.name}.json"
+    atomic_write_text(json_path, json.dumps(document, ensure_ascii=False) + "\n")
+    result.files += [json_path, png_dir]
+    result.splits[split.name] = len(images)
+    return result
+
+
+def convert(root: str | os.PathLike, to: str, out_dir: str | os.PathLike,
+            splits: Sequence[str] | None = None, format: str | None = None) -> ConversionResult:
+    """Convert the splits of a PanoCaps folder (all present by default) into ``out_dir``.
+
+    ``to`` is ``parquet`` (``data/{split}-00000-of-00001.parquet``), ``json``
+    (``annotations/{split}_caption.json`` + ``{split}_mask.json``) or ``coco-panoptic``.
+    """
+    if to not in TARGETS:
+        raise ValueError(f"unknown target {to!r}; choose one of {', '.join(TARGETS)}")
+    chosen = list(splits) if splits else list(available_splits(root))
+    if not chosen:
+        read_split_data(root, "val", format)  # raises the clear "nothing found" error
+    out = Path(out_dir)
+    result = ConversionResult(to, out)
+    for split_name in chosen:
+        data = read_split_data(root, split_name, format)
+        if to == "parquet":
+            result.files.append(write_parquet(data, out))
+        elif to == "json":
+            result.files.extend(write_json_pair(data, out))
+        else:
+            export_coco_panoptic(PanoCapsSplit(data, cache_size=0), out, result)
+            continue
+        result.splits[split_name] = len(data.images)
+    return result
