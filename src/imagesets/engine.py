@@ -59,6 +59,14 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+def check_options(engine: str, workers: int | None) -> None:
+    """Raise a clear error for an unknown engine or a worker count below 1."""
+    if engine not in ENGINES:
+        raise InvalidDataError(f"unknown engine '{engine}'; choose one of {', '.join(ENGINES)}")
+    if workers is not None and workers < 1:
+        raise InvalidDataError(f"workers must be at least 1, got {workers}")
+
+
 def run_chunk(function: Callable[[Any], Any], chunk: Sequence[Any]) -> list[tuple[bool, Any]]:
     """Apply ``function`` to each item: ``(True, result)`` or ``(False, "Type: message")``."""
     outcomes: list[tuple[bool, Any]] = []
@@ -163,10 +171,7 @@ def run_items(function: Callable[[Any], Any], items: Sequence[Any], *, engine: s
     chunks of items as Ray tasks to a local Ray instance (``workers`` CPUs) or to the cluster at
     ``address`` (e.g. ``"auto"`` or ``"ray://head:10001"``). Results come in completion order.
     """
-    if engine not in ENGINES:
-        raise InvalidDataError(f"unknown engine '{engine}'; choose one of {', '.join(ENGINES)}")
-    if workers is not None and workers < 1:
-        raise InvalidDataError(f"workers must be at least 1, got {workers}")
+    check_options(engine, workers)
     run = RunResult(engine=engine)
     started = time.perf_counter()
     planned = workers or default_workers()

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from ..catalog import PreparedTask, PrepareRequest
-from ..engine import Failure, run_items
+from ..engine import Failure, check_options, run_items
 from ..errors import InvalidDataError, NotFoundError
 from ..fsutil import atomic_write_text
 from .classification import write_classification_file
@@ -254,19 +254,23 @@ def _check_manifest(folder: Path, quality: int) -> None:
     atomic_write_text(manifest, json.dumps(wanted, sort_keys=True) + "\n")
 
 
-def _finished(targets: Sequence[str]) -> set[str]:
-    """The targets that exist already (one directory listing per folder, not one stat each)."""
-    by_folder: dict[str, set[str]] = {}
-    for target in targets:
-        by_folder.setdefault(os.path.dirname(target), set())
-    done = set()
-    for folder in by_folder:
+def _finished(jobs: Sequence[ResizeJob]) -> set[str]:
+    """Targets already written and newer than their source (one listing per folder)."""
+    written: dict[str, int] = {}
+    for folder in {os.path.dirname(job.target) for job in jobs}:
         try:
-            names = {e.name for e in os.scandir(folder) if not e.name.startswith(".")}
+            entries = list(os.scandir(folder))
         except FileNotFoundError:
             continue
-        done.update(os.path.join(folder, n) for n in names)
-    return done.intersection(targets)
+        written.update((e.path, e.stat().st_mtime_ns) for e in entries
+                       if not e.name.startswith("."))
+    return {job.target for job in jobs if job.target in written
+            and written[job.target] >= os.stat(job.source).st_mtime_ns}
+
+
+def _check_quality(quality: int) -> None:
+    if not 1 <= int(quality) <= 100:
+        raise InvalidDataError(f"JPEG quality must be 1..100, got {quality}")
 
 
 def resize_ilsvrc2012(scanned: ScannedDataset, output_root: str | os.PathLike | None = None,
@@ -274,9 +278,9 @@ def resize_ilsvrc2012(scanned: ScannedDataset, output_root: str | os.PathLike | 
                       engine: str = "local", address: str | None = None, verbose: bool = True,
                       backend: str = "auto") -> Raw256Run:
     """Resize every scanned image into ``output_root/{set}256/`` (default: the data dir),
-    skipping images already done; failures are returned, never raised."""
-    if not 1 <= int(quality) <= 100:
-        raise InvalidDataError(f"JPEG quality must be 1..100, got {quality}")
+    skipping outputs newer than their source; failures are returned, never raised."""
+    _check_quality(quality)
+    check_options(engine, workers)
     root = Path(output_root).expanduser().resolve() if output_root else scanned.data_dir
     renamed: dict[str, dict[str, str]] = {}
     jobs: list[ResizeJob] = []
@@ -287,7 +291,7 @@ def resize_ilsvrc2012(scanned: ScannedDataset, output_root: str | os.PathLike | 
             names[relpath] = output_relpath(set_name, listing, scanned.data_dir, relpath)
             jobs.append(ResizeJob(str(scanned.data_dir / relpath), str(root / names[relpath]),
                                   int(quality), backend))
-    done = _finished([job.target for job in jobs])
+    done = _finished(jobs)
     todo = [job for job in jobs if job.target not in done]
     if verbose and done:
         print(f"raw256: {len(done):,} of {len(jobs):,} images already resized; "
@@ -337,6 +341,8 @@ def prepare_raw256(request: PrepareRequest) -> PreparedTask:
     options = dict(request.options)
     sets = tuple(options.get("sets") or SETS)
     quality = int(options.get("quality", DEFAULT_QUALITY))
+    _check_quality(quality)
+    check_options(options.get("engine", "local"), options.get("workers"))
     scanned = scan_ilsvrc2012(request.data_dir, sets=sets, verbose=request.verbose)
     if request.verbose and scanned.ignored_files:
         print(summarize_ignored(scanned.ignored_files))
