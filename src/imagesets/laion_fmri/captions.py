@@ -11,7 +11,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from ..errors import ImagesetsError, InvalidDataError
+from ..errors import InvalidDataError
 from .config import resolve_data_dir
 from .layout import CAPTIONS_CSV, required_file
 from .tables import group_rows
@@ -110,6 +110,6 @@ class Captions:
         if source is None:
             return self._text[span].tolist()
         if source not in SOURCES:
-            raise ImagesetsError(f"source must be 'human', 'ai' or None, not {source!r}")
+            raise InvalidDataError(f"source must be 'human', 'ai' or None, not {source!r}")
         keep = self._is_human[span] if source == "human" else self._is_ai[span]
         return self._text[span][keep].tolist()
