@@ -32,7 +32,30 @@ def demo_ilsvrc2012(home: Path, out_dir: Path) -> None:
     print(f"  loaded again without rebuilding: {len(again['train'])} train images")
 
 
-DEMOS: list[Callable[[Path, Path], None]] = [demo_ilsvrc2012]
+def demo_panocaps(home: Path, out_dir: Path) -> None:
+    """Load the PanoCaps sample through the catalog, validate it, render one image to a PNG."""
+    from .panocaps import show, validate_split
+
+    data_dir = sample_path("panocaps")
+    print(f"== panocaps: the embedded sample ({data_dir})")
+    dataset = api.load("panocaps", data_dir=data_dir, home=home, verbose=False)
+    images_dir = sample_path("photos")
+    for split_name in dataset.sets:
+        report = validate_split(dataset[split_name], images_dir)
+        stats = report.stats
+        print(f"  {split_name}: {stats['images']} images, {stats['masks']} masks, "
+              f"{stats['phrases']} phrases, grounded fraction {stats['grounded_fraction']}, "
+              f"{len(report.errors)} errors, {len(report.warnings)} warnings")
+    sample = dataset["val"]["00000101"]
+    print(f"  {sample.image_id}: {sample.caption}")
+    for phrase in sample.phrases:
+        print(f"    {phrase.start:>3}-{phrase.end:<3} {phrase.text!r} -> masks "
+              f"{list(phrase.mask_indices)}")
+    picture = show(sample, out_dir / f"panocaps_{sample.image_id}.png", images_dir)
+    print(f"  rendered {picture}")
+
+
+DEMOS: list[Callable[[Path, Path], None]] = [demo_ilsvrc2012, demo_panocaps]
 
 
 def run_demo(out_dir: str | Path | None = None) -> Path:
