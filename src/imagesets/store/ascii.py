@@ -37,4 +37,4 @@ def ascii_to_strings(matrix: np.ndarray) -> list[str] | str:
     if matrix.shape[1] == 0:
         return [""] * matrix.shape[0]
     fixed = matrix.view(f"S{matrix.shape[1]}").reshape(matrix.shape[0])
-    return np.char.decode(fixed, "ascii").tolist()
+    return fixed.astype(f"U{matrix.shape[1]}").tolist()
