@@ -13,8 +13,8 @@ import shutil
 from ...errors import require
 
 PUNCTUATION = {"''", "'", "``", "`", "-lrb-", "-rrb-", "-lcb-", "-rcb-", ".", "?", "!", ",", ":",
-               "-", "--", "...", ";"}
-_TOKEN = re.compile(r"\.\.\.|--|``|''|\w+(?:[-']\w+)*|[^\w\s]")
+               "-", "--", "...", ";", "(", ")", "{", "}"}
+_TOKEN = re.compile(r"\.\.\.|--|``|''|n't\b|'\w+|\w+?(?=n't\b)|\w+(?:-\w+)*|[^\w\s]")
 
 
 def simple_tokenize(text: str) -> str:
