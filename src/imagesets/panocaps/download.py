@@ -67,7 +67,8 @@ def download_panocaps(folder: str | os.PathLike, verbose: bool = True,
             allow_patterns=patterns, endpoint=endpoint, max_workers=n_jobs or 8,
             tqdm_class=None if verbose else _silent_progress())
     except errors.RepositoryNotFoundError as exc:
-        raise NotFoundError(f"the dataset {REPO_ID} was not found on {where} ({exc}); check "
+        raise NotFoundError(f"the dataset {REPO_ID} was not found on {where} "
+                            f"({_first_line(exc)}); check "
                             "HF_ENDPOINT / --endpoint") from exc
     except errors.LocalEntryNotFoundError as exc:
         raise OfflineError(f"could not reach {where} to download {REPO_ID} and {folder} has no "
