@@ -1,4 +1,4 @@
-"""Interrupted runs (Ctrl-C, then SIGKILL of the whole process group) resume exactly."""
+"""Interrupted runs (Ctrl-C, a killed worker, SIGKILL of everything) resume exactly."""
 
 from __future__ import annotations
 
@@ -29,14 +29,21 @@ def start(command: list[str]) -> subprocess.Popen:
                             start_new_session=True)
 
 
-def stop_after(process: subprocess.Popen, root: Path, count: int, sig: int) -> tuple[int, str]:
-    """Send ``sig`` to the run's process group once ``count`` outputs exist."""
+def stop_after(process: subprocess.Popen, root: Path, count: int, sig: int,
+               worker_only: bool = False) -> tuple[int, str]:
+    """Send ``sig`` to the run's process group (or to its one worker process) once ``count``
+    outputs exist."""
     deadline = time.monotonic() + 60
     while len(outputs(root)) < count:
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.005)
-    os.killpg(process.pid, sig)
+    if worker_only:
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        assert len(children) == 1
+        os.kill(int(children[0]), sig)
+    else:
+        os.killpg(process.pid, sig)
     _, stderr = process.communicate(timeout=60)
     return process.returncode, stderr
 
@@ -60,11 +67,21 @@ def test_interrupted_and_killed_runs_resume_and_every_output_is_right(tmp_path, 
     first = outputs(tree.root)
     assert 20 <= len(first) < 3 * PER_CLASS
 
-    code, _ = stop_after(start(command), tree.root, len(first) + 20, signal.SIGKILL)
+    code, stderr = stop_after(start(command), tree.root, len(first) + 20, signal.SIGKILL,
+                              worker_only=True)
+    assert code == 1
+    assert stderr.strip().splitlines()[-1].startswith(
+        "imagesets: error: a worker process died (killed, or out of memory); finished items "
+        "are kept: rerun the same command to resume")
+    killed_worker = outputs(tree.root)
+    assert len(first) + 20 <= len(killed_worker) < 3 * PER_CLASS
+
+    code, _ = stop_after(start(command), tree.root, len(killed_worker) + 20, signal.SIGKILL)
     assert code == -signal.SIGKILL
     second = outputs(tree.root)
-    assert len(first) + 20 <= len(second) < 3 * PER_CLASS
+    assert len(killed_worker) + 20 <= len(second) < 3 * PER_CLASS
     assert all(second[p] == first[p] for p in first)  # finished outputs were not redone
+    assert all(second[p] == killed_worker[p] for p in killed_worker)
 
     capsys.readouterr()
     ds = imagesets.load("ilsvrc2012", task="raw256", data_dir=tree.root, verbose=True)

@@ -21,7 +21,7 @@ from PIL import Image
 
 from ..catalog import PreparedTask, PrepareRequest
 from ..engine import Failure, check_options, run_items
-from ..errors import InvalidDataError, NotFoundError
+from ..errors import InvalidDataError, NotFoundError, require
 from ..fsutil import atomic_write_text
 from .classification import write_classification_file
 from .scan import SETS, ScannedDataset, SetListing, scan_ilsvrc2012, summarize_ignored
@@ -106,8 +106,6 @@ def resample_array(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def _require_fast() -> tuple[Any, Any]:
     modules = _fast_modules()
     if modules is None:
-        from ..errors import require
-
         require("simplejpeg", "fast", "the fast raw256 resampler")
         require("cv2", "fast", "the fast raw256 resampler")
     return modules  # type: ignore[return-value]
@@ -173,6 +171,8 @@ def resize_bytes(data: bytes, quality: int = DEFAULT_QUALITY, backend: str = "au
     if backend not in BACKENDS:
         raise InvalidDataError(f"unknown resize backend '{backend}'; choose one of {BACKENDS}")
     fast = backend == "fast" or (backend == "auto" and fast_available())
+    if fast:
+        _require_fast()
     decoded = decode_rgb(data, fast)
     size = target_size(*decoded.original)
     if not fast:
@@ -341,14 +341,18 @@ def prepare_raw256(request: PrepareRequest) -> PreparedTask:
     options = dict(request.options)
     sets = tuple(options.get("sets") or SETS)
     quality = int(options.get("quality", DEFAULT_QUALITY))
+    engine = options.get("engine") or ("ray" if options.get("address") else "local")
     _check_quality(quality)
-    check_options(options.get("engine", "local"), options.get("workers"))
+    check_options(engine, options.get("workers"))
     scanned = scan_ilsvrc2012(request.data_dir, sets=sets, verbose=request.verbose)
     if request.verbose and scanned.ignored_files:
         print(summarize_ignored(scanned.ignored_files))
+    if request.verbose and not fast_available():
+        print("raw256: simplejpeg/OpenCV are not installed, so Pillow resizes (about 2.5x "
+              "slower); for the fast path: pip install 'imagesets[fast]'")
     run = resize_ilsvrc2012(scanned, options.get("output_dir"), quality,
-                            options.get("workers"), options.get("engine", "local"),
-                            options.get("address"), request.verbose)
+                            options.get("workers"), engine, options.get("address"),
+                            request.verbose)
     if request.verbose:
         print(_report(run, scanned.data_dir))
     failed = run.failed_relpaths(scanned.data_dir)

@@ -1,0 +1,184 @@
+"""ILSVRC2012 ``raw256`` resizing: our per-image path versus the naive path, same files, same run.
+
+Generates camera-like JPEGs (smooth gradients, edges, texture, sensor noise; quality 90) and
+measures images per CPU-second in one process for
+
+* naive: dbcollection 0.2.6's path: Pillow full decode, ``resize(LANCZOS)``, Pillow save at
+  quality 75 (and, for a like-for-like ratio, at our default quality 90);
+* ours: ``imagesets.ilsvrc2012.raw256.resize_file`` (simplejpeg decode, reduced in the DCT
+  domain when the source is >= 2x the target, Lanczos-3 prefilter + cubic interpolation with
+  OpenCV, simplejpeg encode at quality 90);
+
+on 500x375 images (the most common ImageNet size, where draft() cannot help) and on a mix of
+sizes like ImageNet's, then the throughput of the local engine with 1..N workers (images/s from
+the difference of two job sizes, so pool start-up cancels out), and the fidelity of each
+output against a Lanczos resize of the uncompressed pixels.
+
+    python benchmarks/raw256.py               # 300 images per set
+    python benchmarks/raw256.py --count 1000 --workers 1 2 4 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from imagesets.engine import run_items
+from imagesets.ilsvrc2012.raw256 import ResizeJob, resize_file, target_size
+
+MIX = ((500, 375), (500, 375), (500, 375), (500, 333), (375, 500), (500, 500), (640, 480),
+       (800, 600), (1024, 768), (1600, 1200))
+
+
+def camera_like(width: int, height: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    pixels = np.stack([x / width * 180, y / height * 180, (x + y) / (width + height) * 255], -1)
+    pixels += 40 * np.sin(x[..., None] / (5 + seed % 7) + np.arange(3)) * np.cos(y[..., None] / 9)
+    pixels[(x > width * 0.6) & (y < height * 0.4)] = (220, 40, 30)
+    pixels += rng.normal(0, 6, pixels.shape)
+    return np.clip(pixels, 0, 255).astype(np.uint8)
+
+
+def write_images(folder: Path, sizes: list[tuple[int, int]]) -> list[tuple[Path, np.ndarray]]:
+    folder.mkdir(parents=True)
+    out = []
+    for number, (width, height) in enumerate(sizes):
+        pixels = camera_like(width, height, number)
+        path = folder / f"img_{number:05d}.JPEG"
+        Image.fromarray(pixels).save(path, "JPEG", quality=90)
+        out.append((path, pixels))
+    return out
+
+
+def naive_file(source: Path, target: Path, quality: int) -> None:
+    image = Image.open(source).convert("RGB")
+    image = image.resize(target_size(*image.size), Image.LANCZOS)
+    image.save(target, "JPEG", quality=quality)
+
+
+def cpu_per_image(files: list[Path], out: Path, function: Callable[[Path, Path], None]) -> float:
+    """CPU seconds per image in this one process (best of two passes)."""
+    best = float("inf")
+    for _ in range(2):
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        started = time.process_time()
+        for path in files:
+            function(path, out / path.name)
+        best = min(best, (time.process_time() - started) / len(files))
+    return best
+
+
+def ours(source: Path, target: Path) -> None:
+    resize_file(ResizeJob(str(source), str(target)))
+
+
+def fidelity(images: list[tuple[Path, np.ndarray]], out: Path) -> float:
+    """Mean absolute difference (grey levels) to a Lanczos resize of the uncompressed pixels."""
+    errors = []
+    for path, pixels in images[:50]:
+        reference = Image.fromarray(pixels).resize(target_size(*pixels.shape[1::-1]),
+                                                   Image.LANCZOS)
+        result = np.asarray(Image.open(out / path.name).convert("RGB"), dtype=np.float32)
+        errors.append(np.abs(result - np.asarray(reference, dtype=np.float32)).mean())
+    return float(np.mean(errors))
+
+
+def quality_table(images: list[tuple[Path, np.ndarray]], out: Path) -> None:
+    """Output size and fidelity per JPEG quality: what the default (90) is chosen from."""
+    print("\nJPEG quality of the outputs (ImageNet-like mix; MAD and PSNR against a Lanczos "
+          "resize of the uncompressed pixels):")
+    for quality in (75, 85, 90, 95):
+        def write(source: Path, target: Path, q: int = quality) -> None:
+            resize_file(ResizeJob(str(source), str(target), q))
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        for path, _ in images[:50]:
+            write(path, out / path.name)
+        size = np.mean([(out / p.name).stat().st_size for p, _ in images[:50]]) / 1024
+        print(f"  q{quality}: {size:5.1f} KiB/img, MAD {fidelity(images, out):4.2f}, "
+              f"PSNR {psnr(images, out):5.2f} dB")
+
+
+def psnr(images: list[tuple[Path, np.ndarray]], out: Path) -> float:
+    errors = []
+    for path, pixels in images[:50]:
+        reference = np.asarray(Image.fromarray(pixels).resize(
+            target_size(*pixels.shape[1::-1]), Image.LANCZOS), dtype=np.float32)
+        result = np.asarray(Image.open(out / path.name).convert("RGB"), dtype=np.float32)
+        errors.append(((result - reference) ** 2).mean())
+    return float(10 * np.log10(255 ** 2 / np.mean(errors)))
+
+
+def engine_rate(files: list[Path], out: Path, workers: int) -> tuple[float, float]:
+    """Local engine: (images/s wall, worker CPU ms per image), each from the difference of
+    two job sizes so that pool start-up cancels out."""
+    def timed(count: int) -> tuple[float, float]:
+        shutil.rmtree(out, ignore_errors=True)
+        jobs = [ResizeJob(str(p), str(out / f"{i}_{p.name}")) for i, p in
+                enumerate((files * 4)[:count])]
+        cpu = _children_cpu()
+        started = time.perf_counter()
+        run = run_items(resize_file, jobs, workers=workers, verbose=False)
+        assert not run.failures, run.failures[:1]
+        return time.perf_counter() - started, _children_cpu() - cpu
+    small, large = len(files), 3 * len(files)
+    (wall_small, cpu_small), (wall_large, cpu_large) = timed(small), timed(large)
+    return (large - small) / (wall_large - wall_small), \
+        (cpu_large - cpu_small) / (large - small) * 1e3
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=300, help="images per set")
+    parser.add_argument("--workers", type=int, nargs="+", default=None,
+                        help="worker counts for the engine scaling table (default 1..cores)")
+    args = parser.parse_args()
+    cores = len(os.sched_getaffinity(0))
+    workers = args.workers or list(range(1, cores + 1))
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        sets = {"500x375": [(500, 375)] * args.count,
+                "ImageNet-like mix": [MIX[i % len(MIX)] for i in range(args.count)]}
+        print(f"raw256 benchmark: {args.count} camera-like JPEGs per set, {cores} cores\n")
+        print(f"{'set':18} {'path':34} {'ms/img':>7} {'img/s/core':>10} {'vs naive':>9} "
+              f"{'MAD':>5}")
+        for name, sizes in sets.items():
+            images = write_images(root / name.replace(" ", "_"), sizes)
+            files = [p for p, _ in images]
+            rows = [("naive: Pillow Lanczos, q75", lambda s, t: naive_file(s, t, 75)),
+                    ("naive: Pillow Lanczos, q90", lambda s, t: naive_file(s, t, 90)),
+                    ("ours: resize_file, q90", ours)]
+            baseline = None
+            for label, function in rows:
+                out = root / "out" / label.split(":")[0]
+                seconds = cpu_per_image(files, out, function)
+                baseline = baseline or seconds
+                print(f"{name:18} {label:34} {seconds * 1e3:7.2f} {1 / seconds:10.0f} "
+                      f"{baseline / seconds:8.2f}x {fidelity(images, out):5.2f}")
+        quality_table(images, root / "quality")
+        print(f"\nlocal engine, ImageNet-like mix, {args.count}..{3 * args.count} images "
+              f"(load average before: {os.getloadavg()[0]:.2f}); efficiency = wall rate x "
+              "worker CPU per image / workers (1.00 = every worker busy all the time):")
+        for count in workers:
+            rate, cpu_ms = engine_rate([p for p, _ in images], root / "engine", count)
+            print(f"  {count:2d} worker(s): {rate:6.0f} img/s wall, {cpu_ms:5.2f} CPU ms/img in "
+                  f"workers, efficiency {rate * cpu_ms / 1e3 / count:4.2f}")
+
+if __name__ == "__main__":
+    main()
