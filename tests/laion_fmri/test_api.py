@@ -174,6 +174,30 @@ def test_captions_match_a_naive_reader_and_keep_na_text(sample) -> None:
         caps.list(first, source="robot")
 
 
+def test_caption_index_is_cached_in_the_data_home_and_follows_the_file(
+        sample, tmp_path: Path, imagesets_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = copy_without(sample, tmp_path, "*.h5")
+    first = Captions(root)
+    expected = {n: (first.human(n), first.ai(n), first.list(n)) for n in sample.names}
+    cached = list((imagesets_home / "laion_fmri" / "cache").glob("captions-*"))
+    assert len(cached) == 1 and (cached[0] / "names.npy").is_file()
+    again = Captions(root)
+    assert again.human(sample.names[0])[1] == "NA"
+    assert isinstance(np.load(cached[0] / "text.npy", mmap_mode="r"), np.memmap)
+    assert {n: (again.human(n), again.ai(n), again.list(n)) for n in sample.names} == expected
+    assert again.images() == first.images() and len(again) == len(first)
+    csv = root / STIMULI / "task-images_desc-captions.csv"
+    table = naive_table(csv)
+    table.loc[table["image_name"] == sample.names[0], "caption"] = "changed"
+    table.to_csv(csv, index=False)
+    assert Captions(root).human(sample.names[0]) == ["changed"] * 5
+    assert len(list((imagesets_home / "laion_fmri" / "cache").glob("captions-*"))) == 2
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the data home should be")
+    monkeypatch.setenv("IMAGESETS_HOME", str(blocked))
+    assert Captions(root).ai(sample.names[0]) == "changed"
+
+
 # --- stimuli --------------------------------------------------------------------------------
 
 def test_stimulus_images_by_index_numpy_index_and_name(sample) -> None:

@@ -1,51 +1,127 @@
 """Human and AI captions of the stimuli, read as text ("NA" and "n/a" are captions).
 
-The long-form CSV is parsed once with Arrow and ordered per image by ``caption_idx`` with one
-sort, so every lookup is a dictionary hit plus a slice of a few rows.
+The long-form CSV is grouped once into flat arrays (image names sorted for binary search, each
+image's rows ordered by ``caption_idx``, captions as one UTF-8 blob with offsets). Those arrays
+are saved in the imagesets data home, keyed by the CSV's path, size and modification time, and
+memory-mapped by later processes: a first lookup then costs a millisecond instead of a CSV parse.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..catalog import data_home
 from ..errors import InvalidDataError
-from .config import resolve_data_dir
+from .config import NAME, resolve_data_dir
 from .layout import CAPTIONS_CSV, required_file
-from .tables import group_rows
+from .tables import read_table
 
 COLUMNS = ("image_name", "caption_idx", "source", "caption", "origin_collection",
            "participant_id", "ai_model")
-SOURCES = ("human", "ai")
+TEXT_COLUMNS = ("image_name", "source", "caption", "origin_collection", "participant_id",
+                "ai_model")
+HUMAN, AI = 1, 2
+SOURCES = {"human": HUMAN, "ai": AI}
+INDEX_VERSION = 1
 
 
 def read_captions(path: os.PathLike) -> pd.DataFrame:
     """The captions CSV with every text column as text; empty ids/models become missing."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    try:
-        header = pacsv.open_csv(path).schema.names
-    except pa.ArrowInvalid as exc:
-        raise InvalidDataError(f"{path} cannot be read as CSV ({exc})") from exc
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        raise InvalidDataError(f"{path} lacks the column(s) {', '.join(missing)}; expected "
-                               f"{', '.join(COLUMNS)}. Download it again")
-    types = {c: pa.string() for c in header}
-    types["caption_idx"] = pa.int64()
-    try:
-        table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                               convert_options=pacsv.ConvertOptions(
-                                   column_types=types, strings_can_be_null=False))
-    except pa.ArrowInvalid as exc:
-        raise InvalidDataError(f"{path} cannot be read as captions ({exc})") from exc
-    frame = table.to_pandas()
+    frame = read_table(path, COLUMNS, TEXT_COLUMNS)
     for column in ("participant_id", "ai_model"):
         frame[column] = frame[column].where(frame[column] != "", None)
     return frame
+
+
+class CaptionIndex:
+    """Captions grouped per image in flat arrays that save to ``.npy`` files and memory-map."""
+
+    FIELDS = ("names", "spans", "first_seen", "order", "kinds", "offsets", "text")
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.arrays = {k: v.view(np.ndarray) for k, v in arrays.items()}
+        for field in self.FIELDS:
+            setattr(self, field, self.arrays[field])
+        self._blob = memoryview(self.text)
+
+    @classmethod
+    def build(cls, frame: pd.DataFrame) -> CaptionIndex:
+        """Group ``frame`` (the captions table) per image, rows by ``caption_idx``."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        codes, names = pd.factorize(frame["image_name"], sort=True)
+        rank = frame["caption_idx"].to_numpy(np.int64)
+        order = np.argsort(codes.astype(np.int64) * (int(rank.max(initial=0)) + 1) + rank,
+                           kind="stable")
+        counts = np.bincount(codes, minlength=len(names))
+        stops = np.cumsum(counts)
+        first = np.full(len(names), len(codes))
+        np.minimum.at(first, codes, np.arange(len(codes)))
+        take = pa.array(order)
+        sources = pa.array(frame["source"], pa.string()).take(take)
+        kinds = np.where(pc.equal(sources, "human").to_numpy(zero_copy_only=False), HUMAN,
+                         np.where(pc.equal(sources, "ai").to_numpy(zero_copy_only=False), AI, 0))
+        text = pa.array(frame["caption"], pa.string()).take(take)
+        if isinstance(text, pa.ChunkedArray):
+            text = text.combine_chunks()
+        text = text.cast(pa.large_string())
+        offsets = np.frombuffer(text.buffers()[1], np.int64)[text.offset:text.offset + len(text)
+                                                             + 1]
+        blob = np.frombuffer(text.buffers()[2] or b"", np.uint8)[offsets[0]:offsets[-1]]
+        return cls({
+            "names": names.to_numpy(dtype=str), "spans": np.stack([stops - counts, stops], 1),
+            "first_seen": np.argsort(first, kind="stable"), "order": order,
+            "kinds": kinds.astype(np.uint8), "offsets": offsets - offsets[0], "text": blob})
+
+    @classmethod
+    def load(cls, folder: Path) -> CaptionIndex | None:
+        """The saved index in ``folder`` (memory-mapped), or None if absent or incomplete."""
+        try:
+            arrays = {f: np.load(folder / f"{f}.npy", mmap_mode="r") for f in cls.FIELDS}
+        except (OSError, ValueError):
+            return None
+        if len(arrays["offsets"]) != len(arrays["order"]) + 1 or \
+                len(arrays["spans"]) != len(arrays["names"]):
+            return None
+        return cls(arrays)
+
+    def save(self, folder: Path) -> None:
+        """Write the arrays to ``folder`` atomically (a temp folder renamed into place)."""
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        temp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        try:
+            for field, array in self.arrays.items():
+                np.save(temp / f"{field}.npy", array)
+            os.replace(temp, folder)
+        except OSError:
+            shutil.rmtree(temp, ignore_errors=True)
+            if not folder.is_dir():
+                raise
+
+    def span(self, image_name: str) -> tuple[int, int]:
+        """The rows of one image (``(0, 0)`` if it has no captions)."""
+        i = int(self.names.searchsorted(image_name))
+        if i < len(self.names) and self.names[i] == image_name:
+            start, stop = self.spans[i].tolist()
+            return start, stop
+        return 0, 0
+
+    def texts(self, image_name: str, kind: int | None = None) -> list[str]:
+        """The captions of one image in ``caption_idx`` order, optionally of one kind."""
+        start, stop = self.span(image_name)
+        bounds = self.offsets[start:stop + 1].tolist()
+        kinds = self.kinds[start:stop].tolist()
+        blob = self._blob
+        return [str(blob[bounds[i]:bounds[i + 1]], "utf-8") for i in range(stop - start)
+                if kind is None or kinds[i] == kind]
 
 
 class Captions:
@@ -55,61 +131,59 @@ class Captions:
         self.data_dir = resolve_data_dir(data_dir)
         self._csv = required_file(self.data_dir / CAPTIONS_CSV, "captions", "captions")
         self._meta: pd.DataFrame | None = None
-        self._spans: dict[str, tuple[int, int]] = {}
-        self._order = self._text = self._is_human = self._is_ai = np.zeros(0)
+        self._index: CaptionIndex | None = None
 
     @property
     def metadata(self) -> pd.DataFrame:
         """The captions table, one row per caption, in file order."""
         if self._meta is None:
-            meta = read_captions(self._csv)
-            self._spans, self._order = group_rows(meta["image_name"].to_numpy(object),
-                                                  meta["caption_idx"].to_numpy())
-            self._text = meta["caption"].to_numpy(object)[self._order]
-            self._is_human = (meta["source"].to_numpy(object) == "human")[self._order]
-            self._is_ai = (meta["source"].to_numpy(object) == "ai")[self._order]
-            self._meta = meta
+            self._meta = read_captions(self._csv)
         return self._meta
 
+    @property
+    def index(self) -> CaptionIndex:
+        """The per-image index: from the data-home cache if current, else built and saved."""
+        if self._index is None:
+            stat = self._csv.stat()
+            key = hashlib.sha256(f"{INDEX_VERSION}|{self._csv}|{stat.st_size}|{stat.st_mtime_ns}"
+                                 .encode()).hexdigest()[:20]
+            folder = data_home() / NAME / "cache" / f"captions-{key}"
+            self._index = CaptionIndex.load(folder)
+            if self._index is None:
+                self._index = CaptionIndex.build(self.metadata)
+                try:
+                    self._index.save(folder)
+                except OSError:
+                    pass
+        return self._index
+
     def __len__(self) -> int:
-        return len(self.metadata)
+        return len(self.index.order)
 
     def images(self) -> list[str]:
         """Names of the images that have captions, in file order."""
-        _ = self.metadata
-        return list(self._spans)
+        return self.index.names[self.index.first_seen].tolist()
 
     def __contains__(self, image_name: object) -> bool:
-        _ = self.metadata
-        return image_name in self._spans
-
-    def _span(self, image_name: str) -> slice:
-        _ = self.metadata
-        return slice(*self._spans.get(image_name, (0, 0)))
+        return isinstance(image_name, str) and self.index.span(image_name) != (0, 0)
 
     def get(self, image_name: str) -> pd.DataFrame:
         """All caption rows of one image, by ``caption_idx`` (AI first); empty if none."""
-        rows = self._order[self._span(image_name)]
-        return self.metadata.iloc[rows].reset_index(drop=True)
+        start, stop = self.index.span(image_name)
+        return self.metadata.iloc[self.index.order[start:stop]].reset_index(drop=True)
 
     def human(self, image_name: str, limit: int | None = None) -> list[str]:
         """Human captions in rank order (at most ``limit``); ``[]`` if none."""
-        span = self._span(image_name)
-        captions = self._text[span][self._is_human[span]].tolist()
+        captions = self.index.texts(image_name, HUMAN)
         return captions if limit is None else captions[:limit]
 
     def ai(self, image_name: str) -> str | None:
         """The AI caption, or None (unique and OOD images have none)."""
-        span = self._span(image_name)
-        found = self._text[span][self._is_ai[span]]
-        return str(found[0]) if len(found) else None
+        found = self.index.texts(image_name, AI)
+        return found[0] if found else None
 
     def list(self, image_name: str, source: str | None = None) -> list[str]:
         """Captions of one image by ``caption_idx``, optionally of one ``source``."""
-        span = self._span(image_name)
-        if source is None:
-            return self._text[span].tolist()
-        if source not in SOURCES:
+        if source is not None and source not in SOURCES:
             raise InvalidDataError(f"source must be 'human', 'ai' or None, not {source!r}")
-        keep = self._is_human[span] if source == "human" else self._is_ai[span]
-        return self._text[span][keep].tolist()
+        return self.index.texts(image_name, None if source is None else SOURCES[source])

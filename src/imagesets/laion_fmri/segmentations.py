@@ -54,7 +54,7 @@ class Segmentations:
         """One row per mask: ``mask_row, image_name, noun, instance_id, score, box_*, ...``."""
         if self._meta is None:
             meta = read_table(self._csv, COLUMNS, TEXT_COLUMNS)
-            self._spans, order = group_rows(meta["image_name"].to_numpy(object))
+            self._spans, order = group_rows(meta["image_name"])
             self._order = order
             self._nouns = meta["noun"].to_numpy(object)[order]
             self._localized = meta["localized"].fillna(0).to_numpy().astype(bool)[order]
