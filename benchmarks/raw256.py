@@ -24,6 +24,7 @@ import argparse
 import os
 import resource
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,21 +33,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from imagesets.demo import sample_path
 from imagesets.engine import run_items
 from imagesets.ilsvrc2012.raw256 import ResizeJob, resize_file, target_size
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.ilsvrc2012_raw256.images import camera_like  # noqa: E402  (the tests' generator)
+
 MIX = ((500, 375), (500, 375), (500, 375), (500, 333), (375, 500), (500, 500), (640, 480),
        (800, 600), (1024, 768), (1600, 1200))
-
-
-def camera_like(width: int, height: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    pixels = np.stack([x / width * 180, y / height * 180, (x + y) / (width + height) * 255], -1)
-    pixels += 40 * np.sin(x[..., None] / (5 + seed % 7) + np.arange(3)) * np.cos(y[..., None] / 9)
-    pixels[(x > width * 0.6) & (y < height * 0.4)] = (220, 40, 30)
-    pixels += rng.normal(0, 6, pixels.shape)
-    return np.clip(pixels, 0, 255).astype(np.uint8)
 
 
 def write_images(folder: Path, sizes: list[tuple[int, int]]) -> list[tuple[Path, np.ndarray]]:
@@ -94,20 +89,23 @@ def fidelity(images: list[tuple[Path, np.ndarray]], out: Path) -> float:
     return float(np.mean(errors))
 
 
-def quality_table(images: list[tuple[Path, np.ndarray]], out: Path) -> None:
+def quality_table(name: str, images: list[tuple[Path, np.ndarray]], out: Path) -> None:
     """Output size and fidelity per JPEG quality: what the default (90) is chosen from."""
-    print("\nJPEG quality of the outputs (ImageNet-like mix; MAD and PSNR against a Lanczos "
-          "resize of the uncompressed pixels):")
+    print(f"  {name}:")
     for quality in (75, 85, 90, 95):
-        def write(source: Path, target: Path, q: int = quality) -> None:
-            resize_file(ResizeJob(str(source), str(target), q))
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
         for path, _ in images[:50]:
-            write(path, out / path.name)
+            resize_file(ResizeJob(str(path), str(out / path.name), quality))
         size = np.mean([(out / p.name).stat().st_size for p, _ in images[:50]]) / 1024
-        print(f"  q{quality}: {size:5.1f} KiB/img, MAD {fidelity(images, out):4.2f}, "
+        print(f"    q{quality}: {size:5.1f} KiB/img, MAD {fidelity(images, out):4.2f}, "
               f"PSNR {psnr(images, out):5.2f} dB")
+
+
+def sample_photos() -> list[tuple[Path, np.ndarray]]:
+    """The package's real sample photos, with their decoded pixels as the reference."""
+    folder = sample_path("photos")
+    return [(p, np.asarray(Image.open(p).convert("RGB"))) for p in sorted(folder.glob("*.jpg"))]
 
 
 def psnr(images: list[tuple[Path, np.ndarray]], out: Path) -> float:
@@ -171,7 +169,12 @@ def main() -> None:
                 baseline = baseline or seconds
                 print(f"{name:18} {label:34} {seconds * 1e3:7.2f} {1 / seconds:10.0f} "
                       f"{baseline / seconds:8.2f}x {fidelity(images, out):5.2f}")
-        quality_table(images, root / "quality")
+        print("\nJPEG quality of the outputs (MAD and PSNR against a Lanczos resize of the "
+              "source pixels):")
+        quality_table("camera-like mix (uncompressed pixels as reference)", images,
+                      root / "quality")
+        quality_table("the package's 5 sample photos (decoded JPEG as reference)",
+                      sample_photos(), root / "quality")
         print(f"\nlocal engine, ImageNet-like mix, {args.count}..{3 * args.count} images "
               f"(load average before: {os.getloadavg()[0]:.2f}); efficiency = wall rate x "
               "worker CPU per image / workers (1.00 = every worker busy all the time):")
