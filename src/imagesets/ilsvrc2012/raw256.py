@@ -310,9 +310,10 @@ def _report(run: Raw256Run, data_dir: Path) -> str:
     rate = (len(run.failures) + sum(run.kinds.values())) / run.seconds if run.seconds else 0
     odd = ", ".join(f"{count:,} {kind}" for kind, count in sorted(run.kinds.items())
                     if kind != "jpeg")
+    workers = f"{run.workers} worker{'' if run.workers == 1 else 's'}"
     lines = [f"raw256: {sum(run.kinds.values()):,} resized, {run.skipped:,} already done, "
              f"{len(run.failures):,} failed in {run.seconds:.1f} s ({rate:.0f} img/s, "
-             f"{run.workers} workers); converted to RGB JPEG: {odd or 'none'}; upscaled "
+             f"{workers}); converted to RGB JPEG: {odd or 'none'}; upscaled "
              f"(short side < {SHORT_SIDE}): {run.upscaled:,}"]
     lines += [f"  could not resize {path}: {error}"
               for path, error in run.failed_relpaths(data_dir).items()]
