@@ -70,8 +70,8 @@ def compressed_counts_to_run_array(counts: str | bytes) -> np.ndarray:
     return values
 
 
-def rle_problem(rle: RLE) -> str | None:
-    """Why ``rle`` is not a valid COCO RLE (size, counts summing to h × w), or None if it is."""
+def checked_runs(rle: RLE) -> tuple[int, int, np.ndarray] | str:
+    """``(h, w, run lengths)`` of a valid COCO RLE, or the reason it is invalid (a str)."""
     try:
         height, width = (int(v) for v in rle["size"])
         counts = rle["counts"]
@@ -82,14 +82,20 @@ def rle_problem(rle: RLE) -> str | None:
     try:
         runs = (compressed_counts_to_run_array(counts) if isinstance(counts, (str, bytes))
                 else np.asarray([int(c) for c in counts], dtype=np.int64))
-    except InvalidDataError as exc:
+    except (InvalidDataError, TypeError, ValueError) as exc:
         return str(exc)
     if (runs < 0).any():
         return "negative run length"
     total = int(runs.sum())
     if total != height * width:
         return f"run lengths sum to {total}, not h × w = {height} × {width} = {height * width}"
-    return None
+    return height, width, runs
+
+
+def rle_problem(rle: RLE) -> str | None:
+    """Why ``rle`` is not a valid COCO RLE (size, counts summing to h × w), or None if it is."""
+    checked = checked_runs(rle)
+    return checked if isinstance(checked, str) else None
 
 
 def validate_rle(rle: RLE, where: str = "mask") -> None:
@@ -128,6 +134,31 @@ def decode_many(rles: Sequence[RLE], where: str = "masks") -> np.ndarray:
         raise InvalidDataError(f"{where}: masks of different sizes {sorted(sizes)}")
     stacked = coco_mask.decode([to_pycocotools(r) for r in rles])
     return np.ascontiguousarray(np.moveaxis(stacked, -1, 0))
+
+
+def decode_stack(rles: Sequence[RLE], where: str = "masks") -> np.ndarray:
+    """Validated decode of same-size RLEs into an ``n × h × w`` uint8 array, in numpy.
+
+    The run lengths computed for the h × w check are expanded with one ``np.repeat`` (several
+    times faster than pycocotools' decoder). Each mask comes back as a transposed view of its
+    column-major pixels (``stack[k]`` is Fortran-contiguous), which saves a copy.
+    """
+    if not rles:
+        raise ValueError("decode_stack needs at least one RLE (the size is taken from them)")
+    runs = []
+    size = None
+    for i, rle in enumerate(rles):
+        checked = checked_runs(rle)
+        if isinstance(checked, str):
+            raise InvalidDataError(f"{where}[{i}]: invalid COCO RLE: {checked}")
+        if size is not None and checked[:2] != size:
+            raise InvalidDataError(f"{where}: masks of different sizes {[size, checked[:2]]}")
+        size = checked[:2]
+        runs.append(checked[2])
+    height, width = size
+    values = np.concatenate([np.arange(len(r), dtype=np.uint8) & 1 for r in runs])
+    flat = np.repeat(values, np.concatenate(runs))
+    return flat.reshape(len(runs), width, height).transpose(0, 2, 1)
 
 
 def encode(mask: np.ndarray) -> dict[str, Any]:

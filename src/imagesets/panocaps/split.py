@@ -179,7 +179,7 @@ class Sample:
                     raise InvalidDataError(
                         f"{self._where(i)}: RLE size {size} is not the image size "
                         f"[{self.height}, {self.width}] (run `imagesets validate panocaps`)")
-            self._decoded = (mask_ops.decode_many(rles, self._where()) if rles
+            self._decoded = (mask_ops.decode_stack(rles, self._where()) if rles
                              else np.zeros((0, self.height, self.width), dtype=np.uint8))
         return self._decoded
 
@@ -197,7 +197,11 @@ class Sample:
                 f"but the image has {len(self.mask_annotations)} masks")
         if not phrase.mask_indices:
             return np.zeros((self.height, self.width), dtype=np.uint8)
-        return self.masks()[list(phrase.mask_indices)].max(axis=0)
+        stack = self.masks()
+        union = stack[phrase.mask_indices[0]].copy(order="K")
+        for index in phrase.mask_indices[1:]:
+            np.maximum(union, stack[index], out=union)
+        return union
 
     def panoptic_map(self) -> np.ndarray:
         """``H × W`` int32 map of region positions (-1 where no mask); on overlap the first wins."""
