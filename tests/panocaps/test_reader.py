@@ -210,3 +210,27 @@ def test_parquet_without_a_column_and_garbage_parquet(chairs_root: Path, tmp_pat
     path.write_bytes(b"not parquet at all")
     with pytest.raises(InvalidDataError, match="not a readable Parquet file"):
         load(tmp_path, "val")
+
+
+def test_numpy_decoding_agrees_with_pycocotools_on_odd_masks() -> None:
+    from pycocotools import mask as coco_mask
+
+    from imagesets import masks
+
+    rng = np.random.default_rng(5)
+    shapes = [(1, 1), (1, 7), (9, 1), (13, 17), (40, 3)]
+    for height, width in shapes:
+        stack = [np.zeros((height, width), bool), np.ones((height, width), bool),
+                 rng.random((height, width)) > 0.5, rng.random((height, width)) > 0.9]
+        rles = [masks.encode(m) for m in stack]
+        ours = masks.decode_stack(rles)
+        theirs = [coco_mask.decode({"size": r["size"], "counts": r["counts"].encode()})
+                  for r in rles]
+        assert ours.shape == (4, height, width) and ours.dtype == np.uint8
+        for a, b, original in zip(ours, theirs, stack, strict=True):
+            np.testing.assert_array_equal(a, b)
+            np.testing.assert_array_equal(a, original)
+    with pytest.raises(InvalidDataError, match=r"masks of different sizes"):
+        masks.decode_stack([masks.encode(np.ones((2, 2))), masks.encode(np.ones((2, 3)))])
+    with pytest.raises(InvalidDataError, match=r"m\[0\]: invalid COCO RLE: run lengths sum"):
+        masks.decode_stack([{"size": [2, 2], "counts": [1, 1]}], "m")
