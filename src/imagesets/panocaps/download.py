@@ -55,7 +55,7 @@ def download_panocaps(folder: str | os.PathLike, verbose: bool = True,
             return folder
         raise OfflineError(
             f"HF_HUB_OFFLINE is set, so PanoCaps cannot be downloaded, and {folder} holds no "
-            "PanoCaps split yet. Unset HF_HUB_OFFLINE (or set HF_ENDPOINT to a reachable "
+            "PanoCaps split yet. Unset HF_HUB_OFFLINE to download (HF_ENDPOINT selects a "
             "mirror), or copy the annotations/ or data/ folder there by hand")
     hub = require("huggingface_hub", "panocaps", "Downloading PanoCaps")
     errors = require("huggingface_hub.errors", "panocaps", "Downloading PanoCaps")
