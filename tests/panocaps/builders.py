@@ -94,3 +94,11 @@ def chairs_split(root: Path, split: str = "val", mask_file: str = "{split}_mask.
     images = [image_info("00000006", h, w), image_info("00000010", 4, 5, "VIPSeg")]
     return write_pair(root, split, images, [caption_a, caption_b], first + second,
                       mask_file=mask_file)
+
+
+def mutate(root: Path, file: str, change) -> None:
+    """Apply ``change`` to the parsed JSON of ``root/annotations/file`` and write it back."""
+    path = root / "annotations" / file
+    document = json.loads(path.read_text())
+    change(document)
+    path.write_text(json.dumps(document))

@@ -12,7 +12,7 @@ import pytest
 from imagesets.errors import InvalidDataError, NotFoundError
 from imagesets.panocaps import load, read_split_data, write_parquet
 
-from .builders import chairs_split, stripes
+from .builders import chairs_split, mutate, stripes
 
 
 def test_json_pair_is_read_with_either_mask_file_name(tmp_path: Path) -> None:
@@ -163,30 +163,21 @@ def test_missing_top_level_key(chairs_root: Path) -> None:
 
 
 def test_integer_image_id_is_refused_not_cast(chairs_root: Path) -> None:
-    path = chairs_root / "annotations" / "val_mask.json"
-    document = json.loads(path.read_text())
-    document["annotations"][0]["image_id"] = 6
-    path.write_text(json.dumps(document))
+    mutate(chairs_root, "val_mask.json", lambda d: d["annotations"][0].update(image_id=6))
     with pytest.raises(InvalidDataError, match=r"image_id is the int 6.*leading zeros"):
         load(chairs_root, "val")
 
 
 def test_wrong_rle_is_refused_at_decoding(chairs_root: Path) -> None:
-    path = chairs_root / "annotations" / "val_mask.json"
-    document = json.loads(path.read_text())
-    counts = document["annotations"][1]["segmentation"]["counts"]
-    document["annotations"][1]["segmentation"]["counts"] = counts[:-1]
-    path.write_text(json.dumps(document))
+    mutate(chairs_root, "val_mask.json", lambda d: d["annotations"][1]["segmentation"].update(
+        counts=d["annotations"][1]["segmentation"]["counts"][:-1]))
     sample = load(chairs_root, "val")["00000006"]
     with pytest.raises(InvalidDataError, match=r"run lengths sum to \d+, not h × w = 6 × 8"):
         sample.masks()
 
 
 def test_rle_of_another_size_is_refused_at_decoding(chairs_root: Path) -> None:
-    path = chairs_root / "annotations" / "val_caption.json"
-    document = json.loads(path.read_text())
-    document["images"][0]["height"] = 7
-    path.write_text(json.dumps(document))
+    mutate(chairs_root, "val_caption.json", lambda d: d["images"][0].update(height=7))
     with pytest.raises(InvalidDataError, match=r"RLE size \[6, 8\] is not the image size \[7, 8\]"):
         load(chairs_root, "val")[0].masks()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -12,14 +11,7 @@ from PIL import Image
 
 from imagesets.panocaps import load, validate_split
 
-from .builders import mask_annotation, rle_of
-
-
-def mutate(root: Path, file: str, change: Callable[[dict], None]) -> None:
-    path = root / "annotations" / file
-    document = json.loads(path.read_text())
-    change(document)
-    path.write_text(json.dumps(document))
+from .builders import mask_annotation, mutate, rle_of
 
 
 def codes(root: Path, images_dir: Path | None = None) -> dict[str, list[str]]:
