@@ -30,8 +30,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                          help="use the WordNet synonym step (default except for exact)")
     wordnet.add_argument("--no-wordnet", dest="wordnet", action="store_false",
                          help="skip the WordNet synonym step")
-    e.add_argument("--wordnet-dir", default=None,
-                   help="an nltk WordNet corpus folder (default: nltk's data path)")
+    e.add_argument("--nltk-data", default=None, metavar="DIR",
+                   help="an nltk_data folder holding corpora/wordnet (default: nltk's paths)")
     e.add_argument("--mode", choices=("official", "corrected"), default="official",
                    help="official: reproduce the published code and its quirks; corrected: "
                         "fix them (default: official)")
@@ -62,7 +62,7 @@ def run_panocaps(args: argparse.Namespace) -> int:
 
     text_sim = args.text_sim or ("table" if args.sim_table else "sbert")
     result = evaluate(args.root, args.split, args.pred, text_sim=text_sim, mode=args.mode,
-                      wordnet=args.wordnet, wordnet_dir=args.wordnet_dir,
+                      wordnet=args.wordnet, nltk_data=args.nltk_data,
                       sim_table=args.sim_table, sim_table_default=args.sim_table_default,
                       save_sim_table=args.save_sim_table, captions=args.captions,
                       workers=args.workers, progress=not args.quiet)

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from ... import masks as mask_ops
 from ...errors import InvalidDataError, NotFoundError
 from ..formats import SplitData
 from ..split import PanoCapsSplit
@@ -144,19 +143,6 @@ def ground_truth_from_split(data: SplitData | PanoCapsSplit) -> list[GroundTruth
     return out
 
 
-def _check_ground_truth(gt: GroundTruthImage, split: str) -> None:
-    for index, rle in zip(gt.mask_indices, gt.rles, strict=True):
-        where = f"PanoCaps {split} image {gt.image_id}, mask {index}"
-        problem = mask_ops.rle_problem(rle) if isinstance(rle, dict) else "not an object"
-        if problem:
-            raise InvalidDataError(f"{where}: invalid COCO RLE ({problem}); run `imagesets "
-                                   "validate panocaps` on the ground truth")
-        if [int(v) for v in rle["size"]] != [gt.height, gt.width]:
-            raise InvalidDataError(f"{where}: RLE size {list(rle['size'])} is not the image "
-                                   f"size [{gt.height}, {gt.width}]; run `imagesets validate "
-                                   "panocaps` on the ground truth")
-
-
 def _measure_all(jobs: list[tuple], workers: int, progress: bool) -> list[protocol.Measured]:
     from tqdm import tqdm
 
@@ -180,12 +166,12 @@ def _measure_all(jobs: list[tuple], workers: int, progress: bool) -> list[protoc
 
 
 def _similarity(text_sim: str | TextSimilarity, wordnet: bool | None,
-                wordnet_dir: str | os.PathLike | None, sim_table: str | os.PathLike | None,
+                nltk_data: str | os.PathLike | None, sim_table: str | os.PathLike | None,
                 sim_table_default: float) -> TextSimilarity:
     if isinstance(text_sim, TextSimilarity):
         return text_sim
     table = load_table(sim_table) if sim_table is not None else None
-    return TextSimilarity(text_sim, wordnet=wordnet, wordnet_dir=wordnet_dir, table=table,
+    return TextSimilarity(text_sim, wordnet=wordnet, nltk_data=nltk_data, table=table,
                           table_default=sim_table_default)
 
 
@@ -256,7 +242,7 @@ def evaluate(root: str | os.PathLike | None = None, split: str = "test",
              predictions: str | os.PathLike | None = None, *,
              ground_truth: SplitData | PanoCapsSplit | None = None,
              text_sim: str | TextSimilarity = "sbert", mode: str = "official",
-             wordnet: bool | None = None, wordnet_dir: str | os.PathLike | None = None,
+             wordnet: bool | None = None, nltk_data: str | os.PathLike | None = None,
              sim_table: str | os.PathLike | None = None, sim_table_default: float = 0.0,
              save_sim_table: str | os.PathLike | None = None, captions: bool = False,
              workers: int = 1, progress: bool = False) -> EvaluationResult:
@@ -278,13 +264,15 @@ def evaluate(root: str | os.PathLike | None = None, split: str = "test",
     split_name = ground_truth.name if isinstance(ground_truth, PanoCapsSplit) else (
         ground_truth.split)
     gts = ground_truth_from_split(ground_truth)
-    for gt in gts:
-        _check_ground_truth(gt, split_name)
     source = open_predictions(predictions, [g.image_id for g in gts])
-    similarity = _similarity(text_sim, wordnet, wordnet_dir, sim_table, sim_table_default)
-    jobs = [(g.image_id, g.height, g.width, g.rles, source.locate(g.image_id),
-             source.where(g.image_id)) for g in gts]
+    similarity = _similarity(text_sim, wordnet, nltk_data, sim_table, sim_table_default)
+    jobs = [(g.image_id, g.height, g.width, g.rles, g.mask_indices, source.locate(g.image_id),
+             source.where(g.image_id), f"PanoCaps {split_name}") for g in gts]
     measured = _measure_all(jobs, workers, progress)
+    for m in measured:
+        if m.gt_problem:
+            raise InvalidDataError(f"{m.gt_problem}; run `imagesets validate panocaps` on the "
+                                   "ground truth")
 
     problems: list[dict[str, str]] = []
     official = mode == "official"

@@ -80,14 +80,23 @@ class Measured:
     gt_iou: np.ndarray | None = None
     problem: str | None = None
     missing: bool = False
+    gt_problem: str | None = None
 
 
 def measure_image(job: tuple) -> Measured:
     """Read, check and align one image's prediction; IoUs pred×pred (≥ 0.9) and GT×pred.
 
-    ``job`` = (image_id, height, width, ground-truth entity RLEs, located prediction, where).
+    ``job`` = (image_id, height, width, ground-truth entity RLEs, their mask indices, located
+    prediction, where, ground-truth name). Ground-truth problems come back in ``gt_problem``.
     """
-    image_id, height, width, gt_rles, located, where = job
+    image_id, height, width, gt_rles, gt_indices, located, where, gt_where = job
+    for index, rle in zip(gt_indices, gt_rles, strict=True):
+        problem = mask_ops.rle_problem(rle) if isinstance(rle, dict) else "not an object"
+        if not problem and [int(v) for v in rle["size"]] != [height, width]:
+            problem = f"RLE size {list(rle['size'])} is not the image size [{height}, {width}]"
+        if problem:
+            return Measured(image_id, gt_problem=f"{gt_where} image {image_id}, mask {index}: "
+                                                 f"{problem}")
     if located is None:
         return Measured(image_id, missing=True, problem=f"no prediction for image {image_id} "
                                                         f"(looked for {where})")
@@ -112,8 +121,9 @@ def measure_image(job: tuple) -> Measured:
     labels = expand_phrases(phrases, counts)
     n = min(len(labels), len(rles))
     labels, rles = labels[:n], rles[:n]
-    close = mask_ops.iou_matrix(rles, rles) >= DEDUP_IOU
-    gt_iou = mask_ops.iou_matrix(gt_rles, rles)
+    ious = mask_ops.iou_matrix(rles, [*rles, *gt_rles])
+    close = ious[:, :n] >= DEDUP_IOU
+    gt_iou = np.ascontiguousarray(ious[:, n:].T) if n else np.zeros((len(gt_rles), 0))
     return Measured(image_id, caption, labels, n, close, gt_iou)
 
 

@@ -10,9 +10,11 @@ saved and replayed later without WordNet or the model.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ _ARTICLE = re.compile(r"^(a|an|the)\s+", flags=re.IGNORECASE)
 _NUMBER_SUFFIX = re.compile(r"-\d+$")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normalize(text: str) -> str:
     """The protocol's phrase normalisation (lowercase, one leading article, "-<digits>" suffix)."""
     text = _ARTICLE.sub("", text.lower().strip()).strip()
@@ -69,33 +72,34 @@ def load_table(path: str | os.PathLike) -> dict[tuple[str, str], float]:
 class WordNetSynonyms:
     """Synonym sets of single words as the official code builds them (noun lemma + lemmas)."""
 
-    def __init__(self, wordnet_dir: str | os.PathLike | None = None) -> None:
+    def __init__(self, nltk_data: str | os.PathLike | None = None) -> None:
         require("nltk", "wordnet", "The WordNet synonym step")
-        self.reader = self._reader(wordnet_dir)
+        self.reader = self._reader(nltk_data)
         self._cache: dict[str, frozenset[str]] = {}
 
     @staticmethod
-    def _reader(wordnet_dir: str | os.PathLike | None) -> Any:
+    def _reader(nltk_data: str | os.PathLike | None) -> Any:
         import nltk
-        from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
-        hint = ("Either install the corpus (python -m nltk.downloader wordnet, which needs "
-                "internet access once; or copy an nltk_data/corpora/wordnet folder from another "
-                "machine and pass its path with --wordnet-dir), or switch the WordNet step off "
-                "with --no-wordnet")
-        if wordnet_dir is not None:
-            folder = Path(wordnet_dir).resolve()
-            if not (folder / "index.noun").is_file() or not (folder / "lexnames").is_file():
+        hint = ("Install it with `python -m nltk.downloader wordnet` (needs internet access "
+                "once), or copy an nltk_data folder holding corpora/wordnet from another "
+                "machine and pass it with --nltk-data DIR, or switch the WordNet step off with "
+                "--no-wordnet")
+        if nltk_data is not None:
+            folder = Path(nltk_data).resolve()
+            if not any((folder / "corpora" / name).exists()
+                       for name in ("wordnet", "wordnet.zip")):
                 raise MissingDependencyError(
-                    f"{folder} is not a WordNet corpus folder (expected index.noun, data.noun, "
-                    f"lexnames, ... as in nltk_data/corpora/wordnet). {hint}")
-            if str(folder.parent) not in nltk.data.path:
-                nltk.data.path.append(str(folder.parent))
-            return WordNetCorpusReader(str(folder), None)
-        try:
-            from nltk.corpus import wordnet
+                    f"{folder} is not an nltk_data folder with the WordNet corpus (expected "
+                    f"{folder / 'corpora' / 'wordnet'} or wordnet.zip). {hint}")
+            if str(folder) not in nltk.data.path:
+                nltk.data.path.insert(0, str(folder))
+        from nltk.corpus import wordnet
 
-            wordnet.ensure_loaded()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                wordnet.ensure_loaded()
         except LookupError as exc:
             raise MissingDependencyError(
                 "The WordNet synonym step needs nltk's WordNet corpus, which is not installed "
@@ -159,7 +163,7 @@ class TextSimilarity:
     """
 
     def __init__(self, backend: str = "sbert", *, wordnet: bool | None = None,
-                 wordnet_dir: str | os.PathLike | None = None,
+                 nltk_data: str | os.PathLike | None = None,
                  table: dict[tuple[str, str], float] | None = None,
                  table_default: float = 0.0, device: str | None = None,
                  batch_size: int = 64) -> None:
@@ -169,7 +173,7 @@ class TextSimilarity:
             raise ImagesetsError("the 'table' similarity needs a table: pass --sim-table FILE")
         self.backend = backend
         use_wordnet = (backend != "exact" and table is None) if wordnet is None else wordnet
-        self.wordnet = WordNetSynonyms(wordnet_dir) if use_wordnet else None
+        self.wordnet = WordNetSynonyms(nltk_data) if use_wordnet else None
         self.lookup = table
         self.table_default = float(table_default)
         self._model_name = (None if backend in ("exact", "wordnet") or table is not None
