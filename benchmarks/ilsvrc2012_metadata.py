@@ -16,7 +16,7 @@ installed beside the project without its 2018 pins: ``pip install --no-deps dbco
 
     python benchmarks/ilsvrc2012_metadata.py                # full size
     python benchmarks/ilsvrc2012_metadata.py --scale 0.1    # 130 per class, 5,000 val
-    python benchmarks/ilsvrc2012_metadata.py --keep /tmp/ilsvrc-tree   # build once, reuse
+    python benchmarks/ilsvrc2012_metadata.py --keep ilsvrc-tree   # build once, reuse
 """
 
 from __future__ import annotations
