@@ -8,6 +8,7 @@ by position or image id; see :mod:`.split` for the objects, :mod:`.tags` for the
 from .convert import convert, export_coco_panoptic
 from .dataset import ENTRY, LICENSE, PanoCapsDataset
 from .download import download_panocaps
+from .evaluation import evaluate
 from .formats import (
     PARQUET_SCHEMA,
     SPLITS,
@@ -42,6 +43,7 @@ __all__ = [
     "available_splits",
     "convert",
     "download_panocaps",
+    "evaluate",
     "export_coco_panoptic",
     "load",
     "parse_tagged_caption",

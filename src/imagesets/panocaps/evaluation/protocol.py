@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from ... import masks as mask_ops
 from .predictions import PredictionProblem, check_prediction, read_prediction
@@ -216,6 +215,8 @@ def match_entities(ious: np.ndarray, sims: np.ndarray
     """Hungarian assignment on −(IoU + sim)/2: ``(gt, pred, iou, sim, true positive)``."""
     if not ious.size:
         return []
+    from scipy.optimize import linear_sum_assignment
+
     rows, cols = linear_sum_assignment(-(ious + sims) / 2)
     return [(int(g), int(d), float(ious[g, d]), float(sims[g, d]),
              bool(ious[g, d] >= IOU_THRESHOLD and sims[g, d] >= SIM_THRESHOLD))
@@ -226,6 +227,8 @@ def image_miou(ious: np.ndarray) -> float:
     """Best one-to-one IoU sum over max(#pred, #GT); 0 when either side is empty."""
     if not ious.size:
         return 0.0
+    from scipy.optimize import linear_sum_assignment
+
     pred_by_gt = ious.T
     rows, cols = linear_sum_assignment(-pred_by_gt)
     paired = [pred_by_gt[i, j] for i, j in zip(rows, cols, strict=True)]
