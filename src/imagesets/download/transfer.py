@@ -161,10 +161,12 @@ def _stream(remote: Remote, part: Path, progress: bool, desc: str, timeout: floa
                 total=remote.size, initial=offset, unit="B", unit_scale=True, unit_divisor=1024,
                 desc=desc, disable=not progress, position=position, leave=True) as bar:
             try:
-                while block := response.read(CHUNK_SIZE):
+                while block := response.read1(CHUNK_SIZE):
                     fh.write(block)
                     bar.update(len(block))
             except _TRANSIENT as exc:
+                if isinstance(exc, http.client.IncompleteRead):
+                    fh.write(exc.partial)
                 raise OfflineError(
                     f"the connection to {remote.url} broke after {fh.tell():,} bytes ({exc}); "
                     f"rerun to resume from there") from exc

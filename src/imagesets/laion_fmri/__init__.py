@@ -66,7 +66,7 @@ ENTRY = register(DatasetEntry(
     description="Embeddings (CLIP, DINOv2, PEcore, SigLIP2), object masks and captions of the "
                 "25,052 LAION-fMRI stimuli, standalone or aligned to a subject's fMRI trials.",
     keywords=("fmri", "embeddings", "segmentation", "captions"),
-    size="embeddings ~210 MB, segmentations ~70 MB, captions ~10 MB",
+    size="embeddings 4 x ~53 MB, segmentations ~68 MB, captions one CSV of ~79k rows",
     downloadable=True,
     tasks=(Task("stimuli", "the stimulus hub: metadata, images, embeddings, masks, captions"),),
     default_task="stimuli",

@@ -8,10 +8,12 @@ memory-mapped by later processes: a first lookup then costs a millisecond instea
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import tempfile
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -130,32 +132,25 @@ class Captions:
     def __init__(self, data_dir: str | os.PathLike | None = None) -> None:
         self.data_dir = resolve_data_dir(data_dir)
         self._csv = required_file(self.data_dir / CAPTIONS_CSV, "captions", "captions")
-        self._meta: pd.DataFrame | None = None
-        self._index: CaptionIndex | None = None
 
-    @property
+    @cached_property
     def metadata(self) -> pd.DataFrame:
         """The captions table, one row per caption, in file order."""
-        if self._meta is None:
-            self._meta = read_captions(self._csv)
-        return self._meta
+        return read_captions(self._csv)
 
-    @property
+    @cached_property
     def index(self) -> CaptionIndex:
         """The per-image index: from the data-home cache if current, else built and saved."""
-        if self._index is None:
-            stat = self._csv.stat()
-            key = hashlib.sha256(f"{INDEX_VERSION}|{self._csv}|{stat.st_size}|{stat.st_mtime_ns}"
-                                 .encode()).hexdigest()[:20]
-            folder = data_home() / NAME / "cache" / f"captions-{key}"
-            self._index = CaptionIndex.load(folder)
-            if self._index is None:
-                self._index = CaptionIndex.build(self.metadata)
-                try:
-                    self._index.save(folder)
-                except OSError:
-                    pass
-        return self._index
+        stat = self._csv.stat()
+        key = hashlib.sha256(f"{INDEX_VERSION}|{self._csv}|{stat.st_size}|{stat.st_mtime_ns}"
+                             .encode()).hexdigest()[:20]
+        folder = data_home() / NAME / "cache" / f"captions-{key}"
+        index = CaptionIndex.load(folder)
+        if index is None:
+            index = CaptionIndex.build(self.metadata)
+            with contextlib.suppress(OSError):
+                index.save(folder)
+        return index
 
     def __len__(self) -> int:
         return len(self.index.order)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable, Iterable, Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -143,11 +144,7 @@ class Stimuli:
             raise NotFoundError(f"no {STIMULI_DIR}/ folder in {self.data_dir}; get the files "
                                 f"with {DOWNLOAD_HINT['embeddings']} (and --what segmentations "
                                 f"captions), or point data_dir at the dataset root")
-        self._metadata: pd.DataFrame | None = None
         self.images = StimulusImages(self.data_dir, lambda: self.metadata)
-        self._embeddings: Embeddings | None = None
-        self._segmentations: Segmentations | None = None
-        self._captions: Captions | None = None
 
     def __enter__(self) -> Stimuli:
         return self
@@ -158,38 +155,30 @@ class Stimuli:
     def close(self) -> None:
         """Close open files (they reopen when needed)."""
         self.images.close()
-        if self._segmentations is not None:
-            self._segmentations.close()
+        if "segmentations" in self.__dict__:
+            self.segmentations.close()
 
-    @property
+    @cached_property
     def metadata(self) -> pd.DataFrame:
         """``task-images_metadata.csv``: image_name, dataset, participant, unique_or_shared,
         n_reps; row i is image i of the images file."""
-        if self._metadata is None:
-            self._metadata = read_stimulus_metadata(self.data_dir)
-        return self._metadata
+        return read_stimulus_metadata(self.data_dir)
 
-    @property
+    @cached_property
     def embeddings(self) -> Embeddings:
         """Embeddings of every model whose file is present."""
-        if self._embeddings is None:
-            present = [m for m in MODELS if (self.data_dir / embeddings_key(m)).is_file()]
-            self._embeddings = Embeddings(present or "all", data_dir=self.data_dir)
-        return self._embeddings
+        present = [m for m in MODELS if (self.data_dir / embeddings_key(m)).is_file()]
+        return Embeddings(present or "all", data_dir=self.data_dir)
 
-    @property
+    @cached_property
     def segmentations(self) -> Segmentations:
         """Object masks of the shared images."""
-        if self._segmentations is None:
-            self._segmentations = Segmentations(self.data_dir)
-        return self._segmentations
+        return Segmentations(self.data_dir)
 
-    @property
+    @cached_property
     def captions(self) -> Captions:
         """Human and AI captions."""
-        if self._captions is None:
-            self._captions = Captions(self.data_dir)
-        return self._captions
+        return Captions(self.data_dir)
 
     def __len__(self) -> int:
         return len(self.names())

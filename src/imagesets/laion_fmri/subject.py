@@ -11,6 +11,7 @@ import os
 import re
 import warnings
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -49,8 +50,6 @@ class Subject:
         self.subject_id = subject_id
         self.data_dir = Path(data_dir)
         self.folder = self.data_dir / GLM_DIR / subject_id
-        self._metadata: pd.DataFrame | None = None
-        self._stimuli: Stimuli | None = None
         self.embeddings = SubjectEmbeddings(self)
         self.segmentations = SubjectSegmentations(self)
         self.captions = SubjectCaptions(self)
@@ -59,12 +58,10 @@ class Subject:
     def __repr__(self) -> str:
         return f"Subject({self.subject_id!r}, data_dir={str(self.data_dir)!r})"
 
-    @property
+    @cached_property
     def stimuli(self) -> Stimuli:
         """The dataset-wide stimulus hub these trials point into."""
-        if self._stimuli is None:
-            self._stimuli = Stimuli(self.data_dir)
-        return self._stimuli
+        return Stimuli(self.data_dir)
 
     def get_sessions(self) -> list[str]:
         """Session folders of this subject, sorted (``['ses-01', ...]``)."""
@@ -80,15 +77,10 @@ class Subject:
                                 f"sessions here: {', '.join(self.get_sessions())}")
         return read_table(path, TRIAL_COLUMNS, ("session", "label"), sep="\t")
 
-    @property
+    @cached_property
     def metadata(self) -> pd.DataFrame:
         """All sessions' trials, indexed 0..n-1 (the global trial index), with
         ``session_trial``, ``image_name``, ``stim_idx``, ``unique_or_shared`` and ``dataset``."""
-        if self._metadata is None:
-            self._metadata = self._build_metadata()
-        return self._metadata
-
-    def _build_metadata(self) -> pd.DataFrame:
         frames = []
         for session in self.get_sessions():
             path = self.data_dir / trials_key(self.subject_id, session)
