@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 from ..fsutil import atomic_path, atomic_write_text
 from .formats import SplitData, available_splits, read_split_data, write_json_pair, write_parquet
@@ -77,36 +78,29 @@ def _categories(data: SplitData) -> list[dict[str, Any]]:
     return out
 
 
-def _bbox_of(ys: np.ndarray, xs: np.ndarray) -> list[int]:
-    x0, y0 = int(xs.min()), int(ys.min())
-    return [x0, y0, int(xs.max()) - x0 + 1, int(ys.max()) - y0 + 1]
-
-
 def panoptic_annotation(sample: Sample) -> tuple[np.ndarray, dict[str, Any], int, int]:
     """(segment id map, COCO panoptic annotation, overlapping pixels, dropped segments)."""
     stack = sample.masks()
     ids = segment_ids(sample)
-    id_map = np.zeros((sample.height, sample.width), dtype=np.uint32)
-    overlap = 0
-    if len(stack):
-        coverage = stack.sum(axis=0, dtype=np.int32)
-        overlap = int((coverage > 1).sum())
-        positions = sample.panoptic_map()
-        lookup = np.asarray(ids, dtype=np.uint32)
-        id_map = np.where(positions >= 0, lookup[np.maximum(positions, 0)], 0).astype(np.uint32)
+    count = len(ids)
+    labels = sample.panoptic_map() + 1                          # 0 = void, k + 1 = mask k
+    overlap = int((stack.sum(axis=0, dtype=np.int32) > 1).sum()) if count else 0
+    id_map = np.asarray([0, *ids], dtype=np.uint32)[labels]
+    areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    boxes = ndimage.find_objects(labels, max_label=count)
     segments = []
-    dropped = 0
     for position, mask in enumerate(sample.mask_annotations):
-        ys, xs = np.nonzero(id_map == ids[position]) if len(stack) else ((), ())
-        if not len(ys):
-            dropped += 1
+        if not areas[position]:
             continue
+        rows, columns = boxes[position]
         segments.append({"id": ids[position], "category_id": mask.get("category_id"),
-                         "area": int(len(ys)), "bbox": _bbox_of(ys, xs),
+                         "area": int(areas[position]),
+                         "bbox": [columns.start, rows.start, columns.stop - columns.start,
+                                  rows.stop - rows.start],
                          "iscrowd": int(mask.get("iscrowd") or 0)})
     annotation = {"image_id": sample.image_id, "file_name": f"{sample.image_id}.png",
                   "segments_info": segments}
-    return id_map, annotation, overlap, dropped
+    return id_map, annotation, overlap, count - len(segments)
 
 
 def export_coco_panoptic(split: PanoCapsSplit, out_dir: str | os.PathLike,

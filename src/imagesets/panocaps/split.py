@@ -206,10 +206,12 @@ class Sample:
     def panoptic_map(self) -> np.ndarray:
         """``H × W`` int32 map of region positions (-1 where no mask); on overlap the first wins."""
         stack = self.masks()
-        if not len(stack):
-            return np.full((self.height, self.width), -1, dtype=np.int32)
-        index_map = stack.argmax(axis=0).astype(np.int32)
-        index_map[~stack.any(axis=0)] = -1
+        count = len(stack)
+        weights = np.arange(count, 0, -1, dtype=np.uint16 if count < 65535 else np.uint32)
+        weights = weights[:, None, None]
+        score = (stack * weights).max(axis=0, initial=0)        # the first mask scores highest
+        index_map = count - score.astype(np.int32)
+        index_map[score == 0] = -1
         return index_map
 
     def image_path(self, images_dir: str | os.PathLike | None = None) -> Path | None:
