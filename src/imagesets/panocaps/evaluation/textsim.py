@@ -131,6 +131,9 @@ class SentenceEmbedder:
     def __init__(self, model: str, device: str | None = None, batch_size: int = 64) -> None:
         require("sentence_transformers", "sbert", "Embedding phrase similarity")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
 
         try:
             self.model = SentenceTransformer(model, device=device)
@@ -240,4 +243,5 @@ class TextSimilarity:
 
     def save_table(self, path: str | os.PathLike) -> None:
         """Write :meth:`table` as JSON (atomically); replay it with ``--sim-table``."""
-        atomic_write_text(path, json.dumps(self.table(), ensure_ascii=False, indent=0) + "\n")
+        rows = ",\n".join(json.dumps(row, ensure_ascii=False) for row in self.table())
+        atomic_write_text(path, f"[\n{rows}\n]\n" if rows else "[]\n")
