@@ -62,7 +62,7 @@ class Embeddings:
                                         "embeddings") for m in self._models}
         self._matrix: dict[str, np.ndarray] = {}
         self._ids: dict[str, np.ndarray] = {}
-        self._index: dict[str, pd.Index] = {}
+        self._index: dict[str, dict[str, int]] = {}
         self._valid: dict[str, np.ndarray] = {}
         self._norms: dict[str, np.ndarray] = {}
         self._faiss: dict[str, object] = {}
@@ -115,7 +115,8 @@ class Embeddings:
         names = [names] if isinstance(names, str) else list(names)
         if not names:
             return np.zeros(0, dtype=np.intp)
-        positions = self._index[model].get_indexer(names)
+        lookup = self._index[model]
+        positions = np.fromiter((lookup.get(n, -1) for n in names), np.intp, len(names))
         if (positions < 0).any():
             raise missing_names(names, positions, f"the {model} embeddings")
         return positions
@@ -220,12 +221,14 @@ class Embeddings:
         if matrix.ndim != 2 or len(matrix) != len(ids) or len(valid) != len(ids):
             raise InvalidDataError(f"{path}: 'embedding' {matrix.shape}, 'image_ids' "
                                    f"{ids.shape} and 'valid' {valid.shape} do not match")
-        index = pd.Index(ids.astype(object))
-        if not index.is_unique:
+        names = ids.astype(object)
+        index = {name: row for row, name in enumerate(names.tolist())}
+        if len(index) != len(names):
+            repeated = pd.Index(names)
             raise InvalidDataError(f"{path}: image_ids repeat, e.g. "
-                                   f"{list(index[index.duplicated()][:3])}")
+                                   f"{list(repeated[repeated.duplicated()][:3])}")
         matrix.flags.writeable = False
-        self._matrix[model], self._ids[model] = matrix, ids.astype(object)
+        self._matrix[model], self._ids[model] = matrix, names
         self._index[model], self._valid[model] = index, valid
 
 
