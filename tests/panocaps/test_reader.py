@@ -225,3 +225,30 @@ def test_numpy_decoding_agrees_with_pycocotools_on_odd_masks() -> None:
         masks.decode_stack([masks.encode(np.ones((2, 2))), masks.encode(np.ones((2, 3)))])
     with pytest.raises(InvalidDataError, match=r"m\[0\]: invalid COCO RLE: run lengths sum"):
         masks.decode_stack([{"size": [2, 2], "counts": [1, 1]}], "m")
+
+
+@pytest.mark.parametrize("file, change, message", [
+    ("val_caption.json", lambda d: d["images"][0].update(height="6"),
+     r"images\[0\]\.height is the str '6'; expected a int"),
+    ("val_caption.json", lambda d: d["images"][0].update(height=True),
+     r"images\[0\]\.height is the bool True"),
+    ("val_caption.json", lambda d: d["annotations"][0].update(caption_ann=None),
+     r"annotations\[0\]\.caption_ann is the NoneType None; expected a str"),
+    ("val_mask.json", lambda d: d["annotations"][2].update(segmentation="abc"),
+     r"annotations\[2\]\.segmentation is the str 'abc'; expected a dict"),
+    ("val_caption.json", lambda d: d["images"][1].update(id=10),
+     r"images\[1\]\.id is the int 10; PanoCaps image ids are strings"),
+])
+def test_wrong_value_types_are_clear_errors(chairs_root: Path, file: str, change,
+                                            message: str) -> None:
+    mutate(chairs_root, file, change)
+    with pytest.raises(InvalidDataError, match=message):
+        load(chairs_root, "val")
+
+
+def test_slices_give_lists_of_samples(chairs_root: Path) -> None:
+    split = load(chairs_root, "val")
+    assert [s.image_id for s in split[::-1]] == ["00000010", "00000006"]
+    assert split[5:] == []
+    with pytest.raises(TypeError, match="slice"):
+        split[1.0]  # type: ignore[index]

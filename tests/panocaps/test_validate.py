@@ -173,3 +173,18 @@ def test_report_text_and_json(chairs_root: Path) -> None:
     assert data["ok"] is False and data["errors"] == 1
     assert data["problem_counts"] == {"area_mismatch": 1, "ungrounded_region": 1}
     assert data["problems"][0]["image_id"] == "00000006"
+
+
+@pytest.mark.parametrize("entry", [{"mask_ids": ["0"], "txt_desc": "band"},
+                                   {"mask_ids": [0]}, "band", {"mask_ids": 0, "txt_desc": "x"}])
+def test_malformed_label_matched_entries_are_reported_not_fatal(chairs_root: Path,
+                                                                entry: object) -> None:
+    mutate(chairs_root, "val_caption.json",
+           lambda d: d["annotations"][1]["label_matched"].__setitem__(0, entry))
+    split = load(chairs_root, "val")
+    phrase = split["00000010"].phrases[0]
+    assert phrase.text == "band" and phrase.mask_indices == (0,)
+    report = validate_split(split)
+    found = [p for p in report.errors if p.code == "invalid_label_matched"]
+    assert [p.image_id for p in found] == ["00000010"]
+    assert "label_matched[0]" in found[0].message

@@ -33,9 +33,11 @@ MASK_FILES = ("{split}_mask.json", "{split}_masks.json")
 PARQUET_GLOB = "{split}-*.parquet"
 FORMATS = ("json", "parquet")
 
-IMAGE_KEYS = ("id", "file_name", "height", "width")
-CAPTION_KEYS = ("image_id", "caption_ann")
-MASK_KEYS = ("image_id", "segmentation")
+IMAGE_KEYS = {"id": str, "file_name": str, "height": int, "width": int}
+CAPTION_KEYS = {"image_id": str, "caption_ann": str}
+MASK_KEYS = {"image_id": str, "segmentation": dict}
+CATEGORY_KEYS = {"id": object, "name": str}
+ID_KEYS = ("id", "image_id")
 
 PARQUET_SCHEMA = pa.schema([
     ("split", pa.string()),
@@ -190,20 +192,25 @@ def _records(document: Any, key: str, path: Path, required: bool = True) -> list
     return records
 
 
-def check_records(records: Iterable[dict], keys: tuple[str, ...], id_keys: tuple[str, ...],
-                  where: str) -> None:
-    """Raise a clear InvalidDataError if a record lacks a needed key or has a non-string id."""
+def check_records(records: Iterable[dict], keys: dict[str, type], where: str) -> None:
+    """Raise a clear InvalidDataError if a record lacks a key the reader needs or it has the
+    wrong type (image ids must be strings: they are never cast)."""
     for i, record in enumerate(records):
         missing = [k for k in keys if k not in record]
         if missing:
             raise InvalidDataError(f"{where}[{i}] lacks the key(s) {', '.join(missing)} "
                                    f"(it has: {', '.join(record) or 'none'})")
-        for key in id_keys:
-            if key in record and not isinstance(record[key], str):
+        for key, kind in keys.items():
+            value = record[key]
+            if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+                continue
+            if key in ID_KEYS and kind is str:
                 raise InvalidDataError(
-                    f"{where}[{i}].{key} is the {type(record[key]).__name__} "
-                    f"{record[key]!r}; PanoCaps image ids are strings (leading zeros matter, "
-                    "e.g. \"00000006\"): write it as a JSON string")
+                    f"{where}[{i}].{key} is the {type(value).__name__} {value!r}; PanoCaps "
+                    "image ids are strings (leading zeros matter, e.g. \"00000006\"): write it "
+                    "as a JSON string")
+            raise InvalidDataError(f"{where}[{i}].{key} is the {type(value).__name__} "
+                                   f"{value!r}; expected a {kind.__name__}")
 
 
 def read_json_pair(caption_path: str | os.PathLike, mask_path: str | os.PathLike,
@@ -217,10 +224,10 @@ def read_json_pair(caption_path: str | os.PathLike, mask_path: str | os.PathLike
     masks = _records(mask_doc, "annotations", mask_path)
     categories = _records(mask_doc, "categories", mask_path, required=False)
     mask_images = _records(mask_doc, "images", mask_path, required=False)
-    check_records(images, IMAGE_KEYS, ("id",), f"{caption_path}: images")
-    check_records(captions, CAPTION_KEYS, ("image_id",), f"{caption_path}: annotations")
-    check_records(masks, MASK_KEYS, ("image_id",), f"{mask_path}: annotations")
-    check_records(categories, ("id", "name"), (), f"{mask_path}: categories")
+    check_records(images, IMAGE_KEYS, f"{caption_path}: images")
+    check_records(captions, CAPTION_KEYS, f"{caption_path}: annotations")
+    check_records(masks, MASK_KEYS, f"{mask_path}: annotations")
+    check_records(categories, CATEGORY_KEYS, f"{mask_path}: categories")
     extra = {"caption": {k: v for k, v in caption_doc.items() if k not in ("images",
                                                                              "annotations")},
              "mask": {k: v for k, v in mask_doc.items()
@@ -266,8 +273,10 @@ def read_parquet(paths: Iterable[str | os.PathLike], split: str = "") -> SplitDa
             for category in row["categories"] or []:
                 categories.setdefault(category["id"], category)
             split = split or row["split"]
-    check_records(images, IMAGE_KEYS, ("id",), "image_info")
-    check_records(masks, MASK_KEYS, ("image_id",), "mask_annotations")
+    where = ", ".join(sources)
+    check_records(images, IMAGE_KEYS, f"{where}: image_info")
+    check_records(captions, CAPTION_KEYS, f"{where}: caption_info")
+    check_records(masks, MASK_KEYS, f"{where}: mask_annotations")
     return SplitData(split, images, captions, masks, list(categories.values()),
                      [dict(i) for i in images], "parquet", tuple(sources))
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -68,6 +68,17 @@ class Region:
     def grounded(self) -> bool:
         """True when at least one phrase names this region."""
         return bool(self.phrase_indices)
+
+
+def matched_entry(entry: Any) -> tuple[str | None, tuple[int, ...] | None]:
+    """``(txt_desc, mask_ids)`` of a ``label_matched`` entry; None for what is malformed."""
+    if not isinstance(entry, dict):
+        return None, None
+    text = entry.get("txt_desc")
+    ids = entry.get("mask_ids")
+    valid_ids = (isinstance(ids, list)
+                 and all(isinstance(i, int) and not isinstance(i, bool) for i in ids))
+    return (text if isinstance(text, str) else None), (tuple(ids) if valid_ids else None)
 
 
 class Sample:
@@ -121,8 +132,10 @@ class Sample:
 
     @property
     def label_matched(self) -> list[dict[str, Any]]:
-        return [] if self.caption_annotation is None else list(
-            self.caption_annotation.get("label_matched") or [])
+        """The ``label_matched`` entries as stored (an empty list when absent or not a list)."""
+        value = None if self.caption_annotation is None else self.caption_annotation.get(
+            "label_matched")
+        return list(value) if isinstance(value, list) else []
 
     @property
     def labels(self) -> list[str]:
@@ -140,11 +153,9 @@ class Sample:
         matched = self.label_matched
         out = []
         for j, tag in enumerate(self.parsed_caption.tags):
-            entry = matched[j] if j < len(matched) and isinstance(matched[j], dict) else None
-            out.append(Phrase(
-                j, tag.text, tag.start, tag.end, tag.mask_indices,
-                None if entry is None else entry.get("txt_desc"),
-                None if entry is None else tuple(int(m) for m in entry.get("mask_ids") or ())))
+            entry = matched[j] if j < len(matched) else None
+            out.append(Phrase(j, tag.text, tag.start, tag.end, tag.mask_indices,
+                              *matched_entry(entry)))
         return out
 
     @cached_property
@@ -274,7 +285,15 @@ class PanoCapsSplit:
                                 f"({len(self)} images; e.g. {', '.join(self.image_ids[:3])})")
         return self._positions[image_id]
 
-    def __getitem__(self, key: int | str) -> Sample:
+    @overload
+    def __getitem__(self, key: int | str) -> Sample: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> list[Sample]: ...
+
+    def __getitem__(self, key: int | str | slice) -> Sample | list[Sample]:
+        if isinstance(key, slice):
+            return [self._sample(i) for i in range(*key.indices(len(self)))]
         if isinstance(key, str):
             position = self.position(key)
         elif isinstance(key, (int, np.integer)):
@@ -283,7 +302,7 @@ class PanoCapsSplit:
                                  f"'{self.name}' ({len(self)} images)")
             position = int(key) % len(self)
         else:
-            raise TypeError(f"index a PanoCaps split by position (int) or image id (str), "
+            raise TypeError(f"index a PanoCaps split by position (int), image id (str) or slice, "
                             f"not {type(key).__name__}")
         return self._sample(position)
 

@@ -3,9 +3,10 @@
 Errors (the split is wrong and tools will misread it): duplicate ids, captions without masks and
 masks without captions, missing keys, RLE size ≠ image size, run lengths not summing to h × w,
 ``area``/``bbox`` not matching the mask, overlapping regions, tag count ≠ ``label_matched``
-length, mask index out of range, tag numbers ≠ ``label_matched`` mask ids, tag text ≠
-``txt_desc``, clean caption ≠ tagged caption with tags stripped, malformed tags, unknown
-categories, images missing or of the wrong size in ``images_dir``.
+length, malformed ``label_matched`` entries, mask index out of range, tag numbers ≠
+``label_matched`` mask ids, tag text ≠ ``txt_desc``, clean caption ≠ tagged caption with tags
+stripped, malformed tags, unknown categories, images missing or of the wrong size in
+``images_dir``.
 Warnings: regions no phrase grounds, low coverage of the image by masks, odd ``thing_or_stuff``.
 Mask checks work on the RLEs (pycocotools area/bbox/merge), so no mask is decoded to pixels.
 """
@@ -23,7 +24,7 @@ import numpy as np
 from .. import masks as mask_ops
 from ..tables import format_pairs, format_table
 from .formats import SplitData
-from .split import PanoCapsSplit, Sample
+from .split import PanoCapsSplit, Sample, matched_entry
 
 ERROR = "error"
 WARNING = "warning"
@@ -211,7 +212,11 @@ def _check_caption(sample: Sample, out: _Collector) -> set[int]:
                       f"masks {list(phrase.mask_indices)} but label_matched[{phrase.index}] "
                       f"has {list(phrase.matched_mask_ids)}")
     for j, entry in enumerate(matched):
-        ids = (entry.get("mask_ids") or []) if isinstance(entry, dict) else []
+        text, mask_ids = matched_entry(entry)
+        if text is None or mask_ids is None:
+            out.error("invalid_label_matched", image_id, f"label_matched[{j}] is {entry!r}; "
+                      "expected {'mask_ids': [int, ...], 'txt_desc': str}")
+        ids = list(mask_ids or ())
         bad = [i for i in ids if not 0 <= i < count]
         if bad:
             out.error("mask_index_out_of_range", image_id, f"label_matched[{j}] names masks "
