@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -79,6 +80,10 @@ class Ilsvrc2012Loader(MetadataLoader):
 
     def image_root(self) -> Path:
         """The folder that ``image_filenames`` are relative to."""
+        return self._image_root
+
+    @functools.cached_property
+    def _image_root(self) -> Path:
         root = self.attributes.get("image_root")
         if root and Path(root).is_absolute():
             return Path(root)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterator
@@ -205,7 +206,7 @@ class MetadataLoader:
     def close(self) -> None:
         self.file.close()
 
-    @property
+    @functools.cached_property
     def attributes(self) -> dict[str, Any]:
         """How the file was built (dataset, task, parameters), as recorded by the writer."""
         raw = self.file.attrs.get(ATTRIBUTE)
