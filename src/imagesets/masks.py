@@ -98,6 +98,60 @@ def rle_problem(rle: RLE) -> str | None:
     return checked if isinstance(checked, str) else None
 
 
+def rle_problems(rles: Sequence[RLE]) -> list[str | None]:
+    """:func:`rle_problem` of many RLEs, compressed string counts checked in one numpy pass."""
+    out: list[str | None] = [None] * len(rles)
+    fast: list[int] = []
+    chunks: list[bytes] = []
+    sizes: list[int] = []
+    for i, rle in enumerate(rles):
+        try:
+            height, width = (int(v) for v in rle["size"])
+            counts = rle["counts"]
+            chunk = counts.encode("ascii") if isinstance(counts, str) else counts
+        except (KeyError, TypeError, ValueError, AttributeError, UnicodeEncodeError):
+            chunk = None
+        if isinstance(chunk, bytes) and chunk and height >= 0 and width >= 0:
+            fast.append(i)
+            chunks.append(chunk)
+            sizes.append(height * width)
+        else:
+            out[i] = rle_problem(rle)
+    if not fast:
+        return out
+    data = np.frombuffer(b"".join(chunks), dtype=np.uint8).astype(np.int64) - 48
+    chunk_ends = np.cumsum([len(c) for c in chunks])
+    more = (data & 0x20) != 0
+    ends = np.flatnonzero(~more)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    lengths = ends - starts + 1
+    if (((data < 0) | (data >= 64)).any() or more[chunk_ends - 1].any()
+            or lengths.max() > 12):
+        return [rle_problem(rle) for rle in rles]
+    shift = np.arange(data.size) - np.repeat(starts, lengths)
+    values = np.add.reduceat((data & 0x1F) << (5 * shift), starts)
+    negative = (data[ends] & 0x10) != 0
+    values[negative] |= np.left_shift(np.int64(-1), 5 * lengths[negative])
+    owner = np.searchsorted(chunk_ends, ends, side="right")
+    first = np.searchsorted(owner, np.arange(len(fast)))
+    position = np.arange(len(values)) - first[owner]
+    for chain in (position % 2 == 1, (position % 2 == 0) & (position >= 2)):
+        index = np.flatnonzero(chain)
+        if not index.size:
+            continue
+        sums = np.cumsum(values[index])
+        group = owner[index]
+        new_group = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+        before = np.r_[0, sums[new_group[1:] - 1]]
+        values[index] = sums - np.repeat(before, np.diff(np.r_[new_group, index.size]))
+    totals = np.add.reduceat(values, first)
+    smallest = np.minimum.reduceat(values, first)
+    for j, i in enumerate(fast):
+        if totals[j] != sizes[j] or smallest[j] < 0:
+            out[i] = rle_problem(rles[i])
+    return out
+
+
 def validate_rle(rle: RLE, where: str = "mask") -> None:
     """Raise InvalidDataError naming ``where`` unless ``rle`` is a well-formed COCO RLE."""
     problem = rle_problem(rle)

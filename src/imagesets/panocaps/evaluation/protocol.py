@@ -82,6 +82,21 @@ class Measured:
     gt_problem: str | None = None
 
 
+def _mask_failure(rles: Sequence[dict], problems: Sequence[str | None], height: int,
+                  width: int, image_id: str, where: str) -> str | None:
+    for i, (rle, problem) in enumerate(zip(rles, problems, strict=True)):
+        if not rle:
+            return (f"{where}: pred_masks[{i}] is not a COCO RLE object "
+                    "({'size': [h, w], 'counts': ...})")
+        if problem:
+            return f"{where}: pred_masks[{i}] is not a valid COCO RLE ({problem})"
+        size = [int(v) for v in rle["size"]]
+        if size != [height, width]:
+            return (f"{where}: pred_masks[{i}] has size {size} but image {image_id} is "
+                    f"[{height}, {width}] (height, width); masks must be at image resolution")
+    return None
+
+
 def measure_image(job: tuple) -> Measured:
     """Read, check and align one image's prediction; IoUs pred×pred (≥ 0.9) and GT×pred.
 
@@ -89,8 +104,15 @@ def measure_image(job: tuple) -> Measured:
     prediction, where, ground-truth name). Ground-truth problems come back in ``gt_problem``.
     """
     image_id, height, width, gt_rles, gt_indices, located, where, gt_where = job
-    for index, rle in zip(gt_indices, gt_rles, strict=True):
-        problem = mask_ops.rle_problem(rle) if isinstance(rle, dict) else "not an object"
+    prediction, failure = None, None
+    if located is not None:
+        try:
+            prediction = check_prediction(read_prediction(located, image_id), where)
+        except PredictionProblem as exc:
+            failure = str(exc)
+    rles = [r if isinstance(r, dict) else {} for r in prediction[3]] if prediction else []
+    problems = mask_ops.rle_problems([*gt_rles, *rles])
+    for index, rle, problem in zip(gt_indices, gt_rles, problems, strict=False):
         if not problem and [int(v) for v in rle["size"]] != [height, width]:
             problem = f"RLE size {list(rle['size'])} is not the image size [{height}, {width}]"
         if problem:
@@ -99,24 +121,11 @@ def measure_image(job: tuple) -> Measured:
     if located is None:
         return Measured(image_id, missing=True, problem=f"no prediction for image {image_id} "
                                                         f"(looked for {where})")
-    try:
-        record = read_prediction(located, image_id)
-        caption, phrases, counts, rles = check_prediction(record, where)
-        for i, rle in enumerate(rles):
-            if not isinstance(rle, dict):
-                raise PredictionProblem(f"{where}: pred_masks[{i}] is a "
-                                        f"{type(rle).__name__}, not a COCO RLE object")
-            problem = mask_ops.rle_problem(rle)
-            if problem:
-                raise PredictionProblem(f"{where}: pred_masks[{i}] is not a valid COCO RLE "
-                                        f"({problem})")
-            size = [int(v) for v in rle["size"]]
-            if size != [height, width]:
-                raise PredictionProblem(
-                    f"{where}: pred_masks[{i}] has size {size} but image {image_id} is "
-                    f"[{height}, {width}] (height, width); masks must be at image resolution")
-    except PredictionProblem as exc:
-        return Measured(image_id, problem=str(exc))
+    failure = failure or _mask_failure(rles, problems[len(gt_rles):], height, width, image_id,
+                                       where)
+    if failure:
+        return Measured(image_id, problem=failure)
+    caption, phrases, counts, _ = prediction
     labels = expand_phrases(phrases, counts)
     n = min(len(labels), len(rles))
     labels, rles = labels[:n], rles[:n]
