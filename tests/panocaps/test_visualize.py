@@ -133,3 +133,19 @@ def test_html_report_in_headless_chromium(sample_root: Path, photos_dir: Path,
     pixels = np.asarray(Image.open(shot).convert("RGB")).reshape(-1, 3)
     present = {tuple(int(v) for v in c) for c in np.unique(pixels, axis=0)}
     assert PALETTE[0] in present and PALETTE[1] in present      # mask outlines were painted
+
+
+def test_samples_without_masks_or_caption_still_render(tmp_path: Path) -> None:
+    ones = np.ones((8, 10), bool)
+    write_pair(tmp_path, "val", [image_info("a", 8, 10), image_info("b", 8, 10)],
+               [caption_annotation("a", "<0:nothing>", "nothing", [([0], "nothing")])],
+               [mask_annotation(ones, "b", 1)])
+    split = load(tmp_path, "val")
+    no_masks, no_caption = split["a"], split["b"]
+    assert no_masks.masks().shape == (0, 8, 10)
+    assert (no_masks.panoptic_map() == -1).all()
+    assert (np.asarray(render_overlay(no_masks)) == NEUTRAL).all()
+    assert no_caption.phrases == [] and (no_caption.panoptic_map() == 0).all()
+    for sample in (no_masks, no_caption):
+        with Image.open(show(sample, tmp_path / f"{sample.image_id}.png")) as image:
+            assert image.width == 640
