@@ -54,8 +54,8 @@ ENTRY = register(DatasetEntry(
     size="~150 GB of images (user-provided); metadata ~70 MB",
     downloadable=False,
     tasks=(Task("classification", "image paths and class labels of train and val"),
-           Task("raw256", "every image resized to a 256-pixel short side (JPEG, in train256/ "
-                "and val256/), with the classification fields pointing at the copies")),
+           Task("raw256", "images resized to a 256-pixel short side in train256/ and val256/, "
+                "with the classification fields")),
     default_task="classification",
     sets=SETS,
     fields=("image_filenames", "classes", "labels", "descriptions", "object_fields",

@@ -7,6 +7,7 @@ finished images and redoes the ones that were in flight.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -60,6 +61,7 @@ def draft_factor(width: int, height: int, size: tuple[int, int]) -> int:
     return next(f for f in (8, 4, 2, 1) if f <= max(scale, 1))
 
 
+@functools.cache
 def _fast_modules() -> tuple[Any, Any] | None:
     try:
         import cv2
@@ -75,6 +77,7 @@ def fast_available() -> bool:
     return _fast_modules() is not None
 
 
+@functools.lru_cache(maxsize=4096)
 def lanczos_kernel(scale: float, lobes: int = 3) -> np.ndarray:
     """A Lanczos low-pass kernel cutting at the output's Nyquist frequency (1 / 2·scale)."""
     if scale <= 1.0:
