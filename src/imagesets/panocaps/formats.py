@@ -95,10 +95,6 @@ class SplitData:
         return groups
 
 
-def _where(path: str | Path) -> str:
-    return os.fspath(path)
-
-
 def find_json_pair(root: str | os.PathLike, split: str) -> tuple[Path, Path] | None:
     """The caption and mask files of ``split`` under ``root/annotations`` or ``root``, if any."""
     root = Path(root)
@@ -233,7 +229,7 @@ def read_json_pair(caption_path: str | os.PathLike, mask_path: str | os.PathLike
              "mask": {k: v for k, v in mask_doc.items()
                       if k not in ("images", "annotations", "categories")}}
     return SplitData(split or caption_path.name.rsplit("_", 1)[0], images, captions, masks,
-                     categories, mask_images, "json", (_where(caption_path), _where(mask_path)),
+                     categories, mask_images, "json", (str(caption_path), str(mask_path)),
                      extra)
 
 
@@ -248,7 +244,7 @@ def read_parquet(paths: Iterable[str | os.PathLike], split: str = "") -> SplitDa
     sources = []
     for path in paths:
         path = Path(path)
-        sources.append(_where(path))
+        sources.append(str(path))
         try:
             table = pq.read_table(path)
         except (pa.ArrowInvalid, OSError) as exc:

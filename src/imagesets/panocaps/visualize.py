@@ -140,8 +140,8 @@ def render_caption(sample: Sample, width: int, font_size: int = 18) -> Image.Ima
     small = _font(max(10, font_size - 4))
     margin = 12
     line_height = int(font_size * 1.45)
-    caption = sample.caption_ann is not None
-    segments = caption_segments(sample) if caption else [("(no caption)", None)]
+    segments = (caption_segments(sample) if sample.caption_ann is not None
+                else [("(no caption)", None)])
     lines = _layout_words(segments, font, width - 2 * margin)
     height = margin * 2 + line_height * (len(lines) + 1)
     panel = Image.new("RGB", (width, height), (255, 255, 255))
@@ -156,7 +156,7 @@ def render_caption(sample: Sample, width: int, font_size: int = 18) -> Image.Ima
             if colour is None:
                 draw.text((margin + x, y), word, fill=(20, 20, 20), font=font)
             else:
-                draw.text((margin + x, y), word, fill=colour, font=font, stroke_width=0)
+                draw.text((margin + x, y), word, fill=colour, font=font)
                 underline_y = y + font_size + 2
                 draw.line((margin + x, underline_y, margin + x + font.getlength(word),
                            underline_y), fill=colour, width=2)
