@@ -252,3 +252,9 @@ def test_slices_give_lists_of_samples(chairs_root: Path) -> None:
     assert split[5:] == []
     with pytest.raises(TypeError, match="slice"):
         split[1.0]  # type: ignore[index]
+
+
+def test_panoptic_map_with_annotation_ids(chairs_root: Path) -> None:
+    sample = load(chairs_root, "val")["00000006"]
+    expected = np.repeat([11, 12, 13], 2)[:, None] * np.ones((1, 8), dtype=np.int64)
+    np.testing.assert_array_equal(sample.panoptic_map(ids=True), expected)

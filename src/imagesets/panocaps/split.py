@@ -214,8 +214,15 @@ class Sample:
             np.maximum(union, stack[index], out=union)
         return union
 
-    def panoptic_map(self) -> np.ndarray:
-        """``H × W`` int32 map of region positions (-1 where no mask); on overlap the first wins."""
+    def panoptic_map(self, ids: bool = False) -> np.ndarray:
+        """``H × W`` int32 map of region positions (-1 where no mask); on overlap the first wins.
+
+        With ``ids=True`` the values are the mask annotations' ``id`` (int64, -1 still void).
+        """
+        if ids:
+            lookup = np.asarray([m.get("id", -1) for m in self.mask_annotations] + [-1],
+                                dtype=np.int64)
+            return lookup[self.panoptic_map()]
         stack = self.masks()
         count = len(stack)
         weights = np.arange(count, 0, -1, dtype=np.uint16 if count < 65535 else np.uint32)
