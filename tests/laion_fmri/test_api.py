@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+import imagesets
 from imagesets.errors import InvalidDataError, NotFoundError
 from imagesets.laion_fmri import (
     Captions,
@@ -345,3 +346,19 @@ def test_data_dir_resolution_order(sample, tmp_path: Path, clean_config: Path,
     assert load_embeddings("CLIP", data_dir=sample.root).data_dir == sample.root
     with pytest.raises(NotFoundError, match="does not exist"):
         dataset_initialize(tmp_path / "absent")
+
+
+def test_catalog_prepare_and_open(sample, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from imagesets.cli.main import main
+
+    assert main(["prepare", "laion_fmri", "--data-dir", str(sample.root), "--quiet"]) == 0
+    assert f"laion_fmri/stimuli ready (stimuli: {len(sample.names)})" in capsys.readouterr().out
+    stim = imagesets.load("laion_fmri", verbose=False)
+    assert stim.data_dir == sample.root and stim["stimuli"][0]["image_name"] == sample.names[0]
+    assert "task-images_desc-captions.csv" in stim.info()["files"]
+    prepared = json.loads(Path(imagesets.info("laion_fmri")["prepared"]["stimuli"]
+                               ["metadata_file"]).read_text())
+    assert prepared["files"]["task-images_metadata.csv"] > 0
+    (tmp_path / "stimuli").mkdir()
+    assert main(["prepare", "laion_fmri", "--data-dir", str(tmp_path), "--force"]) == 1
+    assert "no LAION-fMRI stimulus files" in capsys.readouterr().err
