@@ -1,7 +1,8 @@
 """The published LAION-fMRI documentation examples, run verbatim apart from the import line.
 
 Sources (ViCCo-Group/LAION-fMRI): docs/source/stimulus_derivatives.rst,
-docs/source/stimulus_data.rst and examples/plot_05_segmentations.py (its matplotlib cell is
+docs/source/stimulus_data.rst, docs/source/laion_fmri_package/stimulus_access.rst ("Reading the
+images") and examples/plot_05_segmentations.py (its matplotlib cell is
 left out: plotting is not part of this package). ``import laion_fmri`` becomes
 ``from imagesets import laion_fmri``; nothing else changes. Downloads go to moto's S3 server
 through ``AWS_ENDPOINT_URL_S3``, the endpoint variable the AWS SDKs honour.
@@ -136,6 +137,15 @@ image = stim.images.get(name)
 AS_DISPLAYED = '''
 displayed_image = stim.images.get(name)                 # RGB
 original_image = stim.images.get(name, as_displayed=False)  # RGB or RGBA
+'''
+
+READING_THE_IMAGES = '''
+import laion_fmri
+
+stim = laion_fmri.Stimuli()
+stim.metadata.head()                          # pandas DataFrame, 25 052 rows
+stim["shared_12rep_LAION_cluster_1003_i0.jpg"]  # raw JPEG bytes
+stim.image(0)                                 # decoded PIL.Image (needs Pillow)
 '''
 
 SUBJECT_JOIN = '''
@@ -287,6 +297,9 @@ def test_stimulus_data_page(sample, monkeypatch: pytest.MonkeyPatch) -> None:
     ns["name"] = ns["metadata"].loc[png, "image_name"]
     ns = run(AS_DISPLAYED, ns)
     assert ns["displayed_image"].mode == "RGB" and ns["original_image"].mode == "RGBA"
+    reading = run(READING_THE_IMAGES, {})
+    assert reading["stim"]["shared_12rep_LAION_cluster_1003_i0.jpg"][:3] == b"\xff\xd8\xff"
+    assert reading["stim"].image(0).size == (24, 24)
     ns = run(SUBJECT_JOIN, ns)
     assert ns["img"].tobytes() == ns["stim"].images.get(ns["image_name"]).tobytes()
     ns = run(SUBJECT_IMAGES, {})

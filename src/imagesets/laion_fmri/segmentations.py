@@ -89,7 +89,7 @@ class Segmentations:
         """The metadata rows of one image (an empty frame for an image without masks)."""
         meta = self.metadata
         start, stop = self._spans.get(image_name, (0, 0))
-        return meta.iloc[np.sort(self._order[start:stop])].reset_index(drop=True)
+        return meta.iloc[self._order[start:stop]].reset_index(drop=True)
 
     def get(self, image_name: str, noun: str, instance: int = 0) -> np.ndarray:
         """The ``(H, W)`` uint8 mask of one instance of ``noun`` (0 = best detection)."""

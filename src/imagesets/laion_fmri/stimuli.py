@@ -199,9 +199,11 @@ class Stimuli:
         """One decoded image (as displayed)."""
         return self.images.get(key)
 
-    def __getitem__(self, set_name: str) -> StimulusSet:
-        if set_name not in self.sets:
-            raise NotFoundError(f"laion_fmri has the set 'stimuli', not {set_name!r}")
+    def __getitem__(self, key: str | int) -> StimulusSet | bytes:
+        """``stim["stimuli"]``: the catalog's set; ``stim[name or index]``: encoded image bytes
+        (the original package's spelling of ``stim.images[key]``)."""
+        if key not in self.sets:
+            return self.images[key]
         has_metadata = (self.data_dir / METADATA_CSV).is_file()
         return StimulusSet(self.names(), self.metadata if has_metadata else None)
 
