@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import queue
 import re
 import socket
 import time
@@ -214,13 +215,17 @@ def download_file(remote: Remote | str, path: str | os.PathLike, *, progress: bo
 def download_files(items: Sequence[tuple[Remote | str, str | os.PathLike]], *, n_jobs: int = 1,
                    progress: bool = True, retries: int = 3,
                    timeout: float = DEFAULT_TIMEOUT) -> list[Path]:
-    """Fetch several ``(remote, path)`` pairs, ``n_jobs`` at a time, one progress bar each.
+    """Fetch several ``(remote, path)`` pairs, ``n_jobs`` at a time, one progress bar line each.
 
     Every file is attempted; failures are reported together afterwards (finished files stay).
     A file that exists while the server cannot be reached is kept as it is.
     """
     if n_jobs < 1:
         raise ImagesetsError(f"n_jobs must be at least 1 (got {n_jobs})")
+
+    lines: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for line in range(n_jobs):
+        lines.put(line)
 
     def fetch(index: int) -> Path:
         remote, path = items[index]
@@ -231,8 +236,12 @@ def download_files(items: Sequence[tuple[Remote | str, str | os.PathLike]], *, n
                 if Path(path).is_file():
                     return Path(path)
                 raise
-        return download_file(remote, path, progress=progress, retries=retries, timeout=timeout,
-                             position=index if n_jobs > 1 else None)
+        line = lines.get()
+        try:
+            return download_file(remote, path, progress=progress, retries=retries,
+                                 timeout=timeout, position=line if n_jobs > 1 else None)
+        finally:
+            lines.put(line)
 
     with ThreadPoolExecutor(max_workers=min(n_jobs, max(len(items), 1))) as pool:
         futures = [pool.submit(fetch, i) for i in range(len(items))]
