@@ -73,23 +73,30 @@ def _region_colours(sample: Sample) -> dict[int, tuple[int, int, int]]:
 
 
 def render_overlay(sample: Sample, images_dir: str | os.PathLike | None = None) -> Image.Image:
-    """The image (or grey) with phrase-coloured masks and outlines (unnamed regions: white)."""
+    """The image (or grey) with phrase-coloured masks and outlines (unnamed regions: white).
+
+    Works on the panoptic map (where masks overlap, the earlier one is drawn): fill colours
+    and outlines (pixels within 2 px of another region) come from per-region lookup tables.
+    """
     base, _ = load_base_image(sample, images_dir)
-    pixels = np.asarray(base, dtype=np.float32).copy()
-    stack = sample.masks()
+    pixels = np.asarray(base, dtype=np.float32)
+    labels = sample.panoptic_map() + 1                          # 0 = no mask
+    count = len(sample.mask_annotations)
     colours = _region_colours(sample)
-    outline = np.zeros(pixels.shape[:2] + (3,), dtype=np.uint8)
-    outlined = np.zeros(pixels.shape[:2], dtype=bool)
-    for index in range(len(stack)):
-        mask = stack[index].astype(bool)
-        colour = colours.get(index)
-        if colour is not None:
-            pixels[mask] = (1 - ALPHA) * pixels[mask] + ALPHA * np.asarray(colour, np.float32)
-        edge = mask & ~ndimage.binary_erosion(mask, iterations=2, border_value=1)
-        outline[edge] = colour if colour is not None else UNGROUNDED
-        outlined |= edge
-    pixels[outlined] = outline[outlined]
-    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+    fill = np.zeros((count + 1, 3), dtype=np.float32)
+    alpha = np.zeros(count + 1, dtype=np.float32)
+    line = np.tile(np.asarray(UNGROUNDED, dtype=np.float32), (count + 1, 1))
+    for index, colour in colours.items():
+        fill[index + 1] = colour
+        alpha[index + 1] = ALPHA
+        line[index + 1] = colour
+    weight = alpha[labels][..., None]
+    blended = (1 - weight) * pixels + weight * fill[labels]
+    diamond = ndimage.iterate_structure(ndimage.generate_binary_structure(2, 1), 2)
+    edge = (labels > 0) & (ndimage.maximum_filter(labels, footprint=diamond, mode="nearest")
+                           != ndimage.minimum_filter(labels, footprint=diamond, mode="nearest"))
+    blended[edge] = line[labels[edge]]
+    return Image.fromarray(np.clip(blended, 0, 255).astype(np.uint8))
 
 
 def caption_segments(sample: Sample) -> list[tuple[str, tuple[int, int, int] | None]]:
@@ -190,7 +197,7 @@ def show(sample: Sample, output: str | os.PathLike,
 
 def _png_data_uri(image: Image.Image) -> str:
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
+    image.save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
