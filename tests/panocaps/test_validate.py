@@ -188,3 +188,10 @@ def test_malformed_label_matched_entries_are_reported_not_fatal(chairs_root: Pat
     found = [p for p in report.errors if p.code == "invalid_label_matched"]
     assert [p.image_id for p in found] == ["00000010"]
     assert "label_matched[0]" in found[0].message
+
+
+def test_missing_images_folder_is_one_clear_error(chairs_root: Path, tmp_path: Path) -> None:
+    from imagesets.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match="images folder .*nowhere does not exist"):
+        validate_split(load(chairs_root, "val"), tmp_path / "nowhere")

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .. import masks as mask_ops
+from ..errors import NotFoundError
 from ..tables import format_pairs, format_table
 from .formats import SplitData
 from .split import PanoCapsSplit, Sample, matched_entry
@@ -316,6 +317,9 @@ def validate_split(split: PanoCapsSplit | SplitData,
     _check_keys(data, out)
     _check_linking(data, out)
     folder = Path(images_dir) if images_dir is not None else split.images_dir
+    if folder is not None and not folder.is_dir():
+        raise NotFoundError(f"the images folder {folder} does not exist; pass the folder that "
+                            "holds the PanoCaps source images (IMAGES_DIR/<file_name>)")
     categories = split.categories
     regions = grounded = phrases = 0
     coverages: list[float] = []
