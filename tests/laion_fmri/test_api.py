@@ -362,3 +362,17 @@ def test_catalog_prepare_and_open(sample, tmp_path: Path, capsys: pytest.Capture
     (tmp_path / "stimuli").mkdir()
     assert main(["prepare", "laion_fmri", "--data-dir", str(tmp_path), "--force"]) == 1
     assert "no LAION-fMRI stimulus files" in capsys.readouterr().err
+
+
+def test_caption_index_lookups_follow_numpy_string_order() -> None:
+    from imagesets.laion_fmri.captions import CaptionIndex
+
+    frame = pd.DataFrame({"image_name": ["b", "é x.png", "a", "Z", "b"],
+                          "caption_idx": [2, 1, 1, 0, 1], "source": ["human"] * 3 + ["ai", "human"],
+                          "caption": ["b2", "é1", "a1", "Z0", "b1"]})
+    index = CaptionIndex.build(frame)
+    assert list(index.names) == sorted(index.names)
+    assert [index.texts(n) for n in ("a", "b", "é x.png", "Z", "missing")] == [
+        ["a1"], ["b1", "b2"], ["é1"], ["Z0"], []]
+    assert index.texts("Z", 2) == ["Z0"] and index.texts("Z", 1) == []
+    assert index.names[index.first_seen].tolist() == ["b", "é x.png", "a", "Z"]

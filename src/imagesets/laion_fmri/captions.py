@@ -59,7 +59,12 @@ class CaptionIndex:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        codes, names = pd.factorize(frame["image_name"], sort=True)
+        codes, unique = pd.factorize(frame["image_name"], sort=True)
+        names = unique.to_numpy(dtype=str)
+        if len(names) > 1 and not (names[:-1] < names[1:]).all():  # numpy's order rules lookups
+            resort = np.argsort(names, kind="stable")
+            codes = np.argsort(resort)[codes]
+            names = names[resort]
         rank = frame["caption_idx"].to_numpy(np.int64)
         order = np.argsort(codes.astype(np.int64) * (int(rank.max(initial=0)) + 1) + rank,
                            kind="stable")
@@ -79,7 +84,7 @@ class CaptionIndex:
                                                              + 1]
         blob = np.frombuffer(text.buffers()[2] or b"", np.uint8)[offsets[0]:offsets[-1]]
         return cls({
-            "names": names.to_numpy(dtype=str), "spans": np.stack([stops - counts, stops], 1),
+            "names": names, "spans": np.stack([stops - counts, stops], 1),
             "first_seen": np.argsort(first, kind="stable"), "order": order,
             "kinds": kinds.astype(np.uint8), "offsets": offsets - offsets[0], "text": blob})
 
