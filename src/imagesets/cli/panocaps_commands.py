@@ -38,6 +38,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--to", required=True, choices=TARGETS)
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--split", nargs="+", default=None, help="splits (default: all present)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_convert)
 
     p = _dataset_parser(commands, "show", "draw one annotated image to a PNG")
@@ -81,7 +82,8 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    result = convert(_root(args), args.to, args.output, args.split, args.format)
+    result = convert(_root(args), args.to, args.output, args.split, args.format,
+                     progress=not args.quiet)
     for split, count in result.splits.items():
         print(f"{split}: {count:,} images")
     for path in result.files:

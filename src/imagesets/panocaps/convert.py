@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 from scipy import ndimage
+from tqdm import tqdm
 
 from ..fsutil import atomic_path, atomic_write_text
 from .formats import SplitData, available_splits, read_split_data, write_json_pair, write_parquet
@@ -104,14 +105,16 @@ def panoptic_annotation(sample: Sample) -> tuple[np.ndarray, dict[str, Any], int
 
 
 def export_coco_panoptic(split: PanoCapsSplit, out_dir: str | os.PathLike,
-                         result: ConversionResult | None = None) -> ConversionResult:
+                         result: ConversionResult | None = None, progress: bool = False
+                         ) -> ConversionResult:
     """Write ``panoptic_{split}.json`` and ``panoptic_{split}/*.png`` under ``out_dir``."""
     out_dir = Path(out_dir)
     result = result or ConversionResult("coco-panoptic", out_dir)
     png_dir = out_dir / f"panoptic_{split.name}"
     png_dir.mkdir(parents=True, exist_ok=True)
     images, annotations = [], []
-    for sample in split:
+    for sample in tqdm(split, total=len(split), desc=f"panoptic_{split.name}", unit="image",
+                       disable=not progress):
         id_map, annotation, overlap, dropped = panoptic_annotation(sample)
         result.overlapping_pixels += overlap
         result.dropped_segments += dropped
@@ -131,7 +134,8 @@ def export_coco_panoptic(split: PanoCapsSplit, out_dir: str | os.PathLike,
 
 
 def convert(root: str | os.PathLike, to: str, out_dir: str | os.PathLike,
-            splits: Sequence[str] | None = None, format: str | None = None) -> ConversionResult:
+            splits: Sequence[str] | None = None, format: str | None = None,
+            progress: bool = False) -> ConversionResult:
     """Convert the splits of a PanoCaps folder (all present by default) into ``out_dir``.
 
     ``to`` is ``parquet`` (``data/{split}-00000-of-00001.parquet``), ``json``
@@ -151,7 +155,7 @@ def convert(root: str | os.PathLike, to: str, out_dir: str | os.PathLike,
         elif to == "json":
             result.files.extend(write_json_pair(data, out))
         else:
-            export_coco_panoptic(PanoCapsSplit(data, cache_size=0), out, result)
+            export_coco_panoptic(PanoCapsSplit(data, cache_size=0), out, result, progress)
             continue
         result.splits[split_name] = len(data.images)
     return result
