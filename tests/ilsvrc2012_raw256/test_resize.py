@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import sys
 
 import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
+from imagesets.errors import MissingDependencyError
+from imagesets.ilsvrc2012 import raw256
 from imagesets.ilsvrc2012.raw256 import (
     decode_rgb,
     draft_factor,
@@ -168,3 +171,23 @@ def test_quality_option_trades_size_for_fidelity():
     expected = reference(pixels, (341, 256))
     assert len(high) > len(low)
     assert mad(decode(high), expected) < mad(decode(low), expected)
+
+
+@pytest.fixture()
+def without_fast_extra(monkeypatch):
+    """An environment where OpenCV cannot be imported (what a plain install sees)."""
+    monkeypatch.setitem(sys.modules, "cv2", None)
+    raw256._fast_modules.cache_clear()
+    yield
+    monkeypatch.undo()
+    raw256._fast_modules.cache_clear()
+
+
+def test_without_the_fast_extra_auto_falls_back_to_pillow(without_fast_extra):
+    data = jpeg()
+    assert not raw256.fast_available()
+    with pytest.raises(MissingDependencyError, match=r"pip install 'imagesets\[fast\]'"):
+        resize_bytes(data, backend="fast")
+    out, decoded = resize_bytes(data)
+    assert isinstance(decoded.image, Image.Image)  # decoded by Pillow
+    assert out == resize_bytes(data, backend="pillow")[0]

@@ -352,7 +352,7 @@ def prepare_raw256(request: PrepareRequest) -> PreparedTask:
     if request.verbose and scanned.ignored_files:
         print(summarize_ignored(scanned.ignored_files))
     if request.verbose and not fast_available():
-        print("raw256: simplejpeg/OpenCV are not installed, so Pillow resizes (about 2.5x "
+        print("raw256: simplejpeg/OpenCV are not installed, so Pillow resizes (about 2x "
               "slower); for the fast path: pip install 'imagesets[fast]'")
     run = resize_ilsvrc2012(scanned, options.get("output_dir"), quality,
                             options.get("workers"), engine, options.get("address"),
