@@ -9,11 +9,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+def _default_file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def temp_path_for(path: str | os.PathLike) -> Path:
-    """A fresh hidden temp name beside ``path`` (same filesystem, so rename is atomic)."""
+    """A fresh hidden temp name beside ``path`` (same filesystem, so rename is atomic).
+
+    The file gets the mode a plain ``open()`` would give (mkstemp's is owner-only).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, _default_file_mode())
     os.close(fd)
     return Path(tmp)
 
