@@ -141,6 +141,7 @@ def _run_ray(function: Callable[[Any], Any], chunks: Iterator[list[Any]], worker
     ray = require("ray", "ray", "--engine ray")
     started = not ray.is_initialized()
     if started:
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no telemetry unless opted in
         if address:
             ray.init(address=address, logging_level=logging.WARNING)
         else:
@@ -153,9 +154,15 @@ def _run_ray(function: Callable[[Any], Any], chunks: Iterator[list[Any]], worker
             ready, _ = ray.wait(list(pending), num_returns=1)
             return ready, pending - set(ready)
 
-        for chunk, outcomes in _drive(chunks, lambda c: remote.remote(function, c), wait,
-                                      ray.get, (workers or cpus) * IN_FLIGHT_PER_WORKER):
-            collect(chunk, outcomes)
+        try:
+            for chunk, outcomes in _drive(chunks, lambda c: remote.remote(function, c), wait,
+                                          ray.get, (workers or cpus) * IN_FLIGHT_PER_WORKER):
+                collect(chunk, outcomes)
+        except ray.exceptions.RayError as exc:
+            raise ImagesetsError(
+                f"a Ray task failed beyond its retries ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}); finished items are kept: "
+                "rerun the same command to resume") from exc
         return workers or cpus
     finally:
         if started:
