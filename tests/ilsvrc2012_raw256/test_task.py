@@ -16,6 +16,8 @@ import imagesets
 from imagesets.catalog import Registry
 from imagesets.errors import InvalidDataError
 from imagesets.ilsvrc2012 import build_classification_metadata
+from imagesets.ilsvrc2012.raw256 import output_relpath
+from imagesets.ilsvrc2012.scan import SetListing
 
 from .images import cmyk_jpeg, gray_jpeg, image_tree, jpeg, png, train_image, truncated_jpeg
 
@@ -140,3 +142,16 @@ def test_cli_prepare_raw256_and_one_line_errors(tmp_path):
     with Image.open(io.BytesIO((tree.root / "train256" / bad.relative_to(
             tree.root / "train")).read_bytes())) as image:
         assert min(image.size) == 256  # the earlier good copy is kept, not deleted
+
+
+@pytest.mark.parametrize(("source_dir", "relpath", "expected"), [
+    ("train", "train/n01440764/n01440764_1.JPEG", "train256/n01440764/n01440764_1.JPEG"),
+    ("ILSVRC/Data/CLS-LOC/train", "ILSVRC/Data/CLS-LOC/train/n01440764/a.JPEG",
+     "train256/n01440764/a.JPEG"),
+    ("ILSVRC2012_img_train", "ILSVRC2012_img_train/n01440764/b.png",
+     "train256/n01440764/b.png.JPEG"),
+    ("val", "val/ILSVRC2012_val_00000001.jpg", "val256/ILSVRC2012_val_00000001.jpg")])
+def test_output_paths_in_every_layout(tmp_path, source_dir, relpath, expected):
+    listing = SetListing([relpath], np.zeros(1, dtype=np.int32), tmp_path / source_dir)
+    set_name = expected.split("256/")[0]
+    assert output_relpath(set_name, listing, tmp_path, relpath) == expected
