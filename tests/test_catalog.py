@@ -109,3 +109,14 @@ def test_concurrent_writers_lose_nothing(imagesets_home):
     assert {name: len(d["tasks"]) for name, d in data["datasets"].items()} == {
         "ds0": 25, "ds1": 25, "ds2": 25}
     assert not list(imagesets_home.glob(".registry.json.*"))
+
+
+def test_options_a_task_does_not_take_are_refused(tmp_path):
+    tree = make_tree(tmp_path / "data")
+    write_devkit_files(tree)
+    with pytest.raises(NotFoundError, match=r"ilsvrc2012/classification does not take the "
+                                            r"option\(s\) workers; it takes: sets"):
+        imagesets.load("ilsvrc2012", data_dir=tree.root, verbose=False, workers=2)
+    assert imagesets.info("ilsvrc2012")["prepared"] == {}
+    with pytest.raises(NotFoundError, match="laion_fmri/stimuli does not take .*no options"):
+        imagesets.load("laion_fmri", data_dir=tree.root, verbose=False, sets=["x"])

@@ -25,6 +25,7 @@ def _resolve_data_dir(name: str, data_dir: PathLike | None, registry: Registry) 
 def _build(name: str, task: str, data_dir: PathLike | None, verbose: bool, registry: Registry,
            options: dict[str, Any], reuse: bool) -> Any:
     entry = get_entry(name)
+    entry.check_options(task, options)
     folder = _resolve_data_dir(entry.name, data_dir, registry)
     with registry.task_lock(entry.name, task):
         if reuse:

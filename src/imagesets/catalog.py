@@ -36,10 +36,11 @@ def data_home(home: str | os.PathLike | None = None) -> Path:
 
 @dataclass(frozen=True)
 class Task:
-    """One way of preparing a dataset (e.g. ``classification``)."""
+    """One way of preparing a dataset (e.g. ``classification``) and the options it takes."""
 
     name: str
     description: str
+    options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,15 @@ class DatasetEntry:
             raise NotFoundError(f"dataset '{self.name}' has no task '{task}'; its tasks are: "
                                 f"{', '.join(self.task_names)} (default: {self.default_task})")
         return task
+
+    def check_options(self, task: str, options: Mapping[str, Any]) -> None:
+        """Refuse options the task does not take, naming those it does."""
+        known = next(t.options for t in self.tasks if t.name == task)
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise NotFoundError(
+                f"{self.name}/{task} does not take the option(s) {', '.join(unknown)}; it takes: "
+                f"{', '.join(known) or 'no options'}")
 
     def summary(self) -> dict[str, Any]:
         """The catalog entry as plain data (what ``imagesets info NAME`` prints)."""

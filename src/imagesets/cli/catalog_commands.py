@@ -35,6 +35,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--output-dir", default=None,
                    help="where tasks that write images put them (default: the data dir)")
     p.add_argument("--quality", type=int, default=None, help="JPEG quality of written images")
+    p.add_argument("--images-dir", default=None,
+                   help="where the images are, for datasets that ship annotations only")
     p.add_argument("--exclude-corrupt", action="store_true",
                    help="leave unreadable images out (recorded in the metadata) instead of "
                         "stopping")
@@ -61,7 +63,8 @@ def prepare_options(args: argparse.Namespace) -> dict:
     """Dataset options given on the command line (only those that were set)."""
     given = {"sets": args.sets, "workers": args.workers, "engine": args.engine,
              "address": args.ray_address, "output_dir": args.output_dir,
-             "quality": args.quality, "exclude_corrupt": True if args.exclude_corrupt else None}
+             "quality": args.quality, "exclude_corrupt": True if args.exclude_corrupt else None,
+             "images_dir": args.images_dir}
     return {key: value for key, value in given.items() if value is not None}
 
 

@@ -11,6 +11,7 @@ from .classification import (
     classification_fields,
     write_classification_file,
 )
+from .raw256 import OPTIONS as RAW256_OPTIONS
 from .raw256 import prepare_raw256, resize_ilsvrc2012
 from .scan import SETS, scan_ilsvrc2012
 
@@ -53,9 +54,9 @@ ENTRY = register(DatasetEntry(
     keywords=("image_processing", "classification"),
     size="~150 GB of images (user-provided); metadata ~70 MB",
     downloadable=False,
-    tasks=(Task("classification", "image paths and class labels of train and val"),
+    tasks=(Task("classification", "image paths and class labels of train and val", ("sets",)),
            Task("raw256", "images resized to a 256-pixel short side in train256/ and val256/, "
-                "with the classification fields")),
+                "with the classification fields", RAW256_OPTIONS)),
     default_task="classification",
     sets=SETS,
     fields=("image_filenames", "classes", "labels", "descriptions", "object_fields",

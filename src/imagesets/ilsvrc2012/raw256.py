@@ -22,7 +22,7 @@ from PIL import Image
 
 from ..catalog import PreparedTask, PrepareRequest
 from ..engine import Failure, check_options, run_items
-from ..errors import InvalidDataError, NotFoundError, require
+from ..errors import InvalidDataError, require
 from ..fsutil import atomic_write_text
 from .classification import write_classification_file
 from .scan import SETS, ScannedDataset, SetListing, scan_ilsvrc2012, summarize_ignored
@@ -338,10 +338,6 @@ def prepare_raw256(request: PrepareRequest) -> PreparedTask:
     Files that cannot be resized are listed (and saved to ``raw256_failures.txt`` beside the
     metadata); the task is only recorded once they are fixed or ``exclude_corrupt=True``.
     """
-    unknown = sorted(set(request.options) - set(OPTIONS))
-    if unknown:
-        raise NotFoundError(f"unknown raw256 option(s) {', '.join(unknown)}; the options are "
-                            f"{', '.join(OPTIONS)}")
     options = dict(request.options)
     sets = tuple(options.get("sets") or SETS)
     quality = int(options.get("quality", DEFAULT_QUALITY))
