@@ -12,6 +12,7 @@ from sentence_transformers import SentenceTransformer
 
 from imagesets.errors import ImagesetsError, InvalidDataError, MissingDependencyError
 from imagesets.panocaps.evaluation import TextSimilarity, evaluate, load_table, normalize
+from imagesets.panocaps.evaluation import wordnet_data
 
 from .builders import box, image, write_prediction, write_split
 
@@ -64,11 +65,13 @@ def test_table_backend_needs_a_table():
 
 def test_wordnet_missing_gives_install_instructions(tmp_path, monkeypatch):
     monkeypatch.setattr(nltk.data, "path", [str(tmp_path)])
+    monkeypatch.setattr(wordnet_data, "SYSTEM_DATABASES", ())
     with pytest.raises(MissingDependencyError) as info:
         TextSimilarity("wordnet")
     message = str(info.value)
     assert "needs nltk's WordNet corpus" in message and str(tmp_path) in message
     assert "python -m nltk.downloader wordnet" in message and "--no-wordnet" in message
+    assert "apt-get install wordnet-base" in message
     with pytest.raises(MissingDependencyError, match="is not an nltk_data folder with the Wor"):
         TextSimilarity("wordnet", nltk_data=tmp_path)
     assert TextSimilarity("sbert", wordnet=False).wordnet is None

@@ -81,10 +81,11 @@ class WordNetSynonyms:
     def _reader(nltk_data: str | os.PathLike | None) -> Any:
         import nltk
 
-        hint = ("Install it with `python -m nltk.downloader wordnet` (needs internet access "
-                "once), or copy an nltk_data folder holding corpora/wordnet from another "
-                "machine and pass it with --nltk-data DIR, or switch the WordNet step off with "
-                "--no-wordnet")
+        hint = ("Install the WordNet 3.0 database (Debian/Ubuntu: `apt-get install "
+                "wordnet-base`; imagesets then builds the corpus from it), or run `python -m "
+                "nltk.downloader wordnet` (needs internet access once), or pass an nltk_data "
+                "folder holding corpora/wordnet with --nltk-data DIR, or switch the WordNet step "
+                "off with --no-wordnet")
         if nltk_data is not None:
             folder = Path(nltk_data).resolve()
             if not any((folder / "corpora" / name).exists()
@@ -97,6 +98,11 @@ class WordNetSynonyms:
         from nltk.corpus import wordnet
 
         try:
+            nltk.data.find("corpora/wordnet")
+        except LookupError:
+            WordNetSynonyms._use_system_database(nltk)
+        try:
+            nltk.data.find("corpora/wordnet")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 wordnet.ensure_loaded()
@@ -105,6 +111,18 @@ class WordNetSynonyms:
                 "The WordNet synonym step needs nltk's WordNet corpus, which is not installed "
                 f"(nltk looked in: {', '.join(map(str, nltk.data.path))}). {hint}") from exc
         return wordnet
+
+    @staticmethod
+    def _use_system_database(nltk: Any) -> None:
+        """Build the corpus into the data home from a local WordNet database, when there is one."""
+        from ...catalog import data_home
+        from .wordnet_data import build_nltk_wordnet, find_database
+
+        database = find_database()
+        if database is not None:
+            folder = str(build_nltk_wordnet(database, data_home() / "nltk_data"))
+            if folder not in nltk.data.path:
+                nltk.data.path.insert(0, folder)
 
     def lemmatize(self, word: str) -> str:
         """nltk's WordNetLemmatizer (noun): the shortest morphy lemma, or the word itself."""
