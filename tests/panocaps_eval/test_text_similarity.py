@@ -11,8 +11,13 @@ import pytest
 from sentence_transformers import SentenceTransformer
 
 from imagesets.errors import ImagesetsError, InvalidDataError, MissingDependencyError
-from imagesets.panocaps.evaluation import TextSimilarity, evaluate, load_table, normalize
-from imagesets.panocaps.evaluation import wordnet_data
+from imagesets.panocaps.evaluation import (
+    TextSimilarity,
+    evaluate,
+    load_table,
+    normalize,
+    wordnet_data,
+)
 
 from .builders import box, image, write_prediction, write_split
 
