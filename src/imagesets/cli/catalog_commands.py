@@ -79,8 +79,8 @@ def run_info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
-    pairs = [(k, summary[k]) for k in ("name", "title", "description", "size", "homepage",
-                                       "license", "data_dir")]
+    pairs = [(k, summary[k] or "-") for k in ("name", "title", "description", "size",
+                                              "homepage", "license", "data_dir")]
     pairs += [("keywords", ", ".join(summary["keywords"])),
               ("downloadable", "yes" if summary["downloadable"] else "no"),
               ("sets", ", ".join(summary["sets"])), ("fields", ", ".join(summary["fields"]))]
