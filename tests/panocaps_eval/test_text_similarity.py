@@ -76,7 +76,7 @@ def test_wordnet_missing_gives_install_instructions(tmp_path, monkeypatch):
     message = str(info.value)
     assert "needs nltk's WordNet corpus" in message and str(tmp_path) in message
     assert "python -m nltk.downloader wordnet" in message and "--no-wordnet" in message
-    assert "apt-get install wordnet-base" in message
+    assert "apt-get install wordnet-base wordnet-sense-index" in message
     with pytest.raises(MissingDependencyError, match="is not an nltk_data folder with the Wor"):
         TextSimilarity("wordnet", nltk_data=tmp_path)
     assert TextSimilarity("sbert", wordnet=False).wordnet is None

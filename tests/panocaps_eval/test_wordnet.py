@@ -22,7 +22,8 @@ def isolated_nltk_path(monkeypatch):
 def test_system_database_is_installed_for_the_suite():
     database = find_database()
     assert database is not None, ("the WordNet 3.0 database is missing: "
-                                  "`apt-get install wordnet-base` (scripts/install-test-deps)")
+                                  "`apt-get install wordnet-base wordnet-sense-index` "
+                                  "(scripts/install-test-deps)")
     assert (database / "data.noun").stat().st_size > 10_000_000
 
 
@@ -34,6 +35,13 @@ def test_corpus_built_into_the_data_home_gives_synonyms(imagesets_home, isolated
     assert not sim.wordnet.same("couch", "car")
     assert not sim.wordnet.same("red couch", "sofa")
     assert sim.wordnet.reader.synsets("dog")[0].lexname() == "noun.animal"
+
+
+def test_incomplete_database_is_not_used(tmp_path):
+    partial = tmp_path / "dict"
+    partial.mkdir()
+    (partial / "data.noun").write_text("")
+    assert find_database((str(partial),)) is None
 
 
 def test_build_is_complete_or_absent(tmp_path):

@@ -82,7 +82,8 @@ class WordNetSynonyms:
         import nltk
 
         hint = ("Install the WordNet 3.0 database (Debian/Ubuntu: `apt-get install "
-                "wordnet-base`; imagesets then builds the corpus from it), or run `python -m "
+                "wordnet-base wordnet-sense-index`; imagesets then builds the corpus from it), "
+                "or run `python -m "
                 "nltk.downloader wordnet` (needs internet access once), or pass an nltk_data "
                 "folder holding corpora/wordnet with --nltk-data DIR, or switch the WordNet step "
                 "off with --no-wordnet")

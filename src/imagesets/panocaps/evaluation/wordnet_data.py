@@ -1,9 +1,10 @@
 """nltk's WordNet corpus built offline from a local WordNet 3.0 database.
 
 nltk normally downloads its ``wordnet`` corpus from the internet. The corpus is the WordNet 3.0
-database files (``data.*``, ``index.*``, ``*.exc``) plus ``lexnames``; Linux distributions ship
-the same database (Debian/Ubuntu: ``apt-get install wordnet-base`` → ``/usr/share/wordnet``), so
-a missing corpus is built from it into the imagesets data home instead.
+database files (``data.*``, ``index.*`` including ``index.sense``, ``*.exc``) plus ``lexnames``;
+Linux distributions ship the same database (Debian/Ubuntu: ``apt-get install wordnet-base
+wordnet-sense-index`` → ``/usr/share/wordnet``), so a missing corpus is built from it into the
+imagesets data home instead.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ SYSTEM_DATABASES = ("/usr/share/wordnet", "/usr/local/share/wordnet",
                     "/usr/local/WordNet-3.0/dict", "/opt/homebrew/share/wordnet")
 DATABASE_FILES = ("data.noun", "data.verb", "data.adj", "data.adv",
                   "index.noun", "index.verb", "index.adj", "index.adv",
-                  "noun.exc", "verb.exc", "adj.exc", "adv.exc")
-OPTIONAL_FILES = ("index.sense", "cntlist.rev", "lexnames")
+                  "index.sense", "noun.exc", "verb.exc", "adj.exc", "adv.exc")
+OPTIONAL_FILES = ("cntlist.rev", "lexnames")
 # The 45 lexicographer files of WordNet 3.0 (lexnames(5WN)): number, name, syntactic category.
 LEXICOGRAPHER_FILES = (
     "adj.all adj.pert adv.all noun.Tops noun.act noun.animal noun.artifact noun.attribute "
