@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 from tqdm import tqdm
 
 from ..fsutil import atomic_path, atomic_write_text
@@ -88,6 +87,8 @@ def panoptic_annotation(sample: Sample) -> tuple[np.ndarray, dict[str, Any], int
     overlap = int((stack.sum(axis=0, dtype=np.int32) > 1).sum()) if count else 0
     id_map = np.asarray([0, *ids], dtype=np.uint32)[labels]
     areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    from scipy import ndimage
+
     boxes = ndimage.find_objects(labels, max_label=count)
     segments = []
     for position, mask in enumerate(sample.mask_annotations):

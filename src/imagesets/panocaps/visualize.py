@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
-from scipy import ndimage
 
 from ..errors import InvalidDataError
 from ..fsutil import atomic_path, atomic_write_text
@@ -92,6 +91,8 @@ def render_overlay(sample: Sample, images_dir: str | os.PathLike | None = None) 
         line[index + 1] = colour
     weight = alpha[labels][..., None]
     blended = (1 - weight) * pixels + weight * fill[labels]
+    from scipy import ndimage
+
     diamond = ndimage.iterate_structure(ndimage.generate_binary_structure(2, 1), 2)
     edge = (labels > 0) & (ndimage.maximum_filter(labels, footprint=diamond, mode="nearest")
                            != ndimage.minimum_filter(labels, footprint=diamond, mode="nearest"))
