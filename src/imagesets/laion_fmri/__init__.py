@@ -7,26 +7,43 @@ captions, stimuli, subject-aligned access, downloads), plus a catalog entry.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..catalog import DatasetEntry, PreparedTask, PrepareRequest, Task, register
 from ..errors import NotFoundError
 from ..fsutil import atomic_write_text
 from . import config
-from .captions import Captions
 from .config import dataset_initialize, get_data_dir, set_data_dir
-from .download import (
-    LICENSE_NOTICE,
-    download_captions,
-    download_embeddings,
-    download_parts,
-    download_segmentations,
-)
-from .embeddings import Embeddings, Neighbours, load_embeddings
 from .layout import MODELS, STIMULI_DIR
-from .segmentations import Segmentations
-from .stimuli import Stimuli, StimulusImages, load_stimuli
-from .subject import Subject, load_subject
+
+if TYPE_CHECKING:
+    from .stimuli import Stimuli
+
+# The data classes pull in pandas and h5py; they load on first use, so `import imagesets` (and
+# every CLI command) stays fast.
+_LAZY = {
+    "Captions": "captions", "Embeddings": "embeddings", "Neighbours": "embeddings",
+    "load_embeddings": "embeddings", "Segmentations": "segmentations", "Stimuli": "stimuli",
+    "StimulusImages": "stimuli", "load_stimuli": "stimuli", "Subject": "subject",
+    "load_subject": "subject", "LICENSE_NOTICE": "download", "download_captions": "download",
+    "download_embeddings": "download", "download_parts": "download",
+    "download_segmentations": "download",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 NAME = config.NAME
 
@@ -57,7 +74,15 @@ def _prepare(request: PrepareRequest) -> PreparedTask:
 
 
 def _open(prepared: PreparedTask) -> Stimuli:
+    from .stimuli import Stimuli
+
     return Stimuli(prepared.data_dir)
+
+
+def _download(folder: Path, **options: Any) -> Any:
+    from .download import download_parts
+
+    return download_parts(folder, **options)
 
 
 ENTRY = register(DatasetEntry(
@@ -77,7 +102,7 @@ ENTRY = register(DatasetEntry(
     homepage="https://laion-fmri.hebartlab.com",
     prepare=_prepare,
     open=_open,
-    download=download_parts,
+    download=_download,
 ))
 
 __all__ = ["Captions", "ENTRY", "Embeddings", "LICENSE_NOTICE", "MODELS", "Neighbours",
