@@ -16,7 +16,7 @@ import pytest
 
 import imagesets
 from imagesets.cli.main import main
-from imagesets.download import (
+from imagesets.downloads import (
     Remote,
     S3Bucket,
     VerificationError,
@@ -204,7 +204,7 @@ def test_killed_download_process_resumes(files: FileServer, tmp_path: Path) -> N
     url = files.add("/slow.bin", data, bytes_per_second=1_500_000)
     target = tmp_path / "slow.bin"
     part = partial_path(target)
-    script = ("import sys; from imagesets.download import download_file; "
+    script = ("import sys; from imagesets.downloads import download_file; "
               "download_file(sys.argv[1], sys.argv[2], progress=False)")
     child = subprocess.Popen([sys.executable, "-c", script, url, str(target)])
     deadline = time.monotonic() + 30

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ..download import S3Bucket, download_files
+from ..downloads import S3Bucket, download_files
 from ..errors import NotFoundError
 from .config import resolve_data_dir
 from .embeddings import select_models
