@@ -97,7 +97,8 @@ def test_records_and_dbcollection_calls(loader):
 
 
 def test_info_prints_a_table(loader, capsys):
-    loader.info("train")
+    rows = loader.info("train")
+    assert [r["field"] for r in rows] == ["names", "object_fields", "object_ids", "values"]
     out = capsys.readouterr().out
     assert "toy / t" in out
     rows = [line.split() for line in out.splitlines()]

