@@ -120,3 +120,16 @@ def test_options_a_task_does_not_take_are_refused(tmp_path):
     assert imagesets.info("ilsvrc2012")["prepared"] == {}
     with pytest.raises(NotFoundError, match="laion_fmri/stimuli does not take .*no options"):
         imagesets.load("laion_fmri", data_dir=tree.root, verbose=False, sets=["x"])
+
+
+def test_path_options_are_recorded_as_strings_and_reused(tmp_path):
+    from imagesets.demo import sample_path
+
+    images = tmp_path / "images"
+    first = imagesets.load("panocaps", data_dir=sample_path("panocaps"), verbose=False,
+                           images_dir=images)
+    record = Registry().get("panocaps", "grounded_captioning")
+    assert record.parameters == {"images_dir": str(images)}
+    again = imagesets.load("panocaps", verbose=False, images_dir=images)
+    assert again.info()["images_dir"] == first.info()["images_dir"] == str(images)
+    assert Registry().get("panocaps", "grounded_captioning").created == record.created

@@ -43,11 +43,18 @@ def _build(name: str, task: str, data_dir: PathLike | None, verbose: bool, regis
 def _reusable(record: PreparedTask | None, data_dir: Path | None, options: dict[str, Any]) -> bool:
     return (record is not None and Path(record.metadata_file).exists()
             and (data_dir is None or Path(record.data_dir) == data_dir)
-            and all(record.parameters.get(k) == _plain(v) for k, v in options.items()))
+            and all(record.parameters.get(k) == v for k, v in options.items()))
 
 
 def _plain(value: Any) -> Any:
+    """An option as the registry's JSON stores it (paths as strings, tuples as lists)."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
     return list(value) if isinstance(value, tuple) else value
+
+
+def _plain_options(options: dict[str, Any]) -> dict[str, Any]:
+    return {key: _plain(value) for key, value in options.items()}
 
 
 def load(name: str, task: str | None = None, data_dir: PathLike | None = None,
@@ -62,6 +69,7 @@ def load(name: str, task: str | None = None, data_dir: PathLike | None = None,
     registry = Registry(home)
     folder = None if data_dir is None else Path(data_dir).expanduser().resolve()
     record = registry.get(entry.name, task)
+    options = _plain_options(options)
     if _reusable(record, folder, options):
         return entry.open(record)
     return _build(entry.name, task, data_dir, verbose, registry, options, reuse=True)
@@ -72,7 +80,7 @@ def process(name: str, task: str | None = None, data_dir: PathLike | None = None
     """Rebuild a task's metadata from the data directory, then open it."""
     entry = get_entry(name)
     return _build(entry.name, entry.resolve_task(task), data_dir, verbose, Registry(home),
-                  options, reuse=False)
+                  _plain_options(options), reuse=False)
 
 
 def remove(name: str, task: str | None = None, delete_data: bool = False,

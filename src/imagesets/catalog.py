@@ -45,7 +45,11 @@ class Task:
 
 @dataclass(frozen=True)
 class PrepareRequest:
-    """What a dataset's ``prepare`` gets: where the data is and where to put metadata."""
+    """What a dataset's ``prepare`` gets: where the data is and where to put metadata.
+
+    ``options`` are already JSON values (paths as strings, tuples as lists), ready to be
+    recorded as the prepared task's ``parameters``.
+    """
 
     dataset: str
     task: str

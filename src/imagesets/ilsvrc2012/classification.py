@@ -99,9 +99,9 @@ class Ilsvrc2012Loader(MetadataLoader):
             return str(root / relative)
         return [str(root / p) for p in relative]
 
-    def record(self, set_name: str, index: int) -> dict[str, Any]:
-        record = super().record(set_name, index)
-        class_index = int(self[set_name].field("object_ids")[index][1])
+    def record_from_row(self, set_name: str, row: np.ndarray) -> dict[str, Any]:
+        record = super().record_from_row(set_name, row)
+        class_index = int(row[1])
         record["class_index"] = class_index
         record["labels"] = self[set_name].field("labels").strings(class_index)
         record["path"] = str(self.image_root() / record["image_filenames"])

@@ -378,9 +378,6 @@ def prepare_raw256(request: PrepareRequest) -> PreparedTask:
     write_classification_file(kept, output, task=request.task,
                               rename=lambda s, p: run.renamed[s][p],
                               extra_attributes=attributes)
-    parameters = {key: os.fspath(value) if isinstance(value, os.PathLike) else
-                  (list(value) if isinstance(value, tuple) else value)
-                  for key, value in options.items()}
-    parameters.update(sets=list(sets), quality=quality)
+    parameters = {**options, "sets": list(sets), "quality": quality}
     return PreparedTask(request.dataset, request.task, str(scanned.data_dir), str(output),
                         parameters, scanned.fingerprint())

@@ -57,9 +57,15 @@ class ScannedDataset:
     sets: dict[str, SetListing]
     labels_source: str = ""
     ignored_files: list[str] = field(default_factory=list)
+    _fingerprint: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def fingerprint(self) -> str:
-        """A digest of the class list and every set's image list and labels."""
+        """A digest of the class list and every set's image list and labels (computed once)."""
+        if self._fingerprint is None:
+            self._fingerprint = self._digest()
+        return self._fingerprint
+
+    def _digest(self) -> str:
         digest = hashlib.sha256()
         digest.update("\n".join(self.classes.wnids).encode())
         for name, listing in sorted(self.sets.items()):

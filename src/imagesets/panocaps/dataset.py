@@ -120,9 +120,7 @@ def _prepare(request: PrepareRequest) -> PreparedTask:
              "license": LICENSE}
     output = request.metadata_dir / f"{TASK}.json"
     atomic_write_text(output, json.dumps(index, indent=2) + "\n")
-    parameters = {k: (list(v) if isinstance(v, tuple) else v)
-                  for k, v in request.options.items()}
-    return PreparedTask(NAME, request.task, str(root), str(output), parameters,
+    return PreparedTask(NAME, request.task, str(root), str(output), dict(request.options),
                         _fingerprint(files))
 
 

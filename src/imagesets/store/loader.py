@@ -225,8 +225,11 @@ class MetadataLoader:
 
     def record(self, set_name: str, index: int) -> dict[str, Any]:
         """Object ``index`` of a set as a dict: each object field → its decoded value."""
+        return self.record_from_row(set_name, self[set_name].field("object_ids")[index])
+
+    def record_from_row(self, set_name: str, row: np.ndarray) -> dict[str, Any]:
+        """The record an ``object_ids`` row points to (subclasses add dataset-specific keys)."""
         view = self[set_name]
-        row = view.field("object_ids")[index]
         record: dict[str, Any] = {}
         for field_name, pointer in zip(view.object_fields, row, strict=False):
             record[field_name] = (None if pointer < 0
