@@ -1,6 +1,6 @@
-"""Where the tests find the repository and the shared reference data beside it."""
+"""Where the tests find the repository and their reference data (``tests/data``)."""
 
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+TEST_DATA = REPO_ROOT / "tests" / "data"

@@ -14,6 +14,10 @@ class NotFoundError(ImagesetsError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class OutOfRangeError(ImagesetsError, IndexError):
+    """An index outside a split, field or list; the message gives the valid range."""
+
+
 class InvalidDataError(ImagesetsError, ValueError):
     """Input files exist but do not have the expected content or layout."""
 

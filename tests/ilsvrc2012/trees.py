@@ -1,4 +1,4 @@
-"""Synthetic ILSVRC2012 folders in every layout, built from the shared real class list."""
+"""Synthetic ILSVRC2012 folders in every layout, built from the real class list in tests/data."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 from scipy.io import savemat
 
-from ..paths import SHARED_DATA
+from ..paths import TEST_DATA
 
-SYNSETS_TSV = SHARED_DATA / "imagenet" / "ilsvrc2012_synsets.tsv"
+SYNSETS_TSV = TEST_DATA / "imagenet" / "ilsvrc2012_synsets.tsv"
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Synset:
 
 
 def read_synsets() -> list[Synset]:
-    """The 1000 classes from the shared reference list (independent of the packaged copy)."""
+    """The 1000 classes from the shared reference list (tests/data, independent of the packaged copy)."""
     with open(SYNSETS_TSV, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
     return [Synset(r["wnid"], int(r["ilsvrc2012_id"]), r["words"], r["gloss"]) for r in rows]

@@ -9,12 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from imagesets.laion_fmri.fixtures import SampleDataset, write_sample_dataset
+from imagesets.testing.laion_fmri import SampleDataset, write_sample_dataset
 
-from ..paths import SHARED_DATA
+from ..paths import TEST_DATA
 from .servers import start_moto_server
 
-NAMES_CSV = SHARED_DATA / "laion_fmri" / "stimulus_names.csv"
+NAMES_CSV = TEST_DATA / "laion_fmri" / "stimulus_names.csv"
 EXAMPLE_IMAGE = "shared_12rep_LAION_cluster_1003_i0.jpg"
 
 

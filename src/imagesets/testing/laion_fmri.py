@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .layout import (
+from ..laion_fmri.layout import (
     CAPTIONS_CSV,
     IMAGES_H5,
     METADATA_CSV,
