@@ -38,8 +38,8 @@ import pandas as pd
 
 from imagesets.catalog import data_home
 from imagesets.laion_fmri import Captions, Segmentations, load_embeddings, load_subject
-from imagesets.testing.laion_fmri import write_sample_dataset
 from imagesets.tables import format_table
+from imagesets.testing.laion_fmri import write_sample_dataset
 
 NAMES_CSV = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "laion_fmri" / \
     "stimulus_names.csv"

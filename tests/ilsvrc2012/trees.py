@@ -25,7 +25,7 @@ class Synset:
 
 
 def read_synsets() -> list[Synset]:
-    """The 1000 classes from the shared reference list (tests/data, independent of the packaged copy)."""
+    """The 1000 classes from tests/data (independent of the copy packaged with imagesets)."""
     with open(SYNSETS_TSV, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
     return [Synset(r["wnid"], int(r["ilsvrc2012_id"]), r["words"], r["gloss"]) for r in rows]
