@@ -12,13 +12,14 @@ import io
 import json
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from ..catalog import PreparedTask, PrepareRequest
 from ..engine import Failure, check_options, run_items
@@ -34,7 +35,11 @@ MANIFEST_NAME = ".imagesets-raw256.json"
 PART_SUFFIX = ".part"
 BACKENDS = ("auto", "fast", "pillow")
 FAILURES_NAME = "raw256_failures.txt"
-OPTIONS = ("sets", "workers", "engine", "address", "output_dir", "quality", "exclude_corrupt")
+FORMATS = ("folders", "shards")
+OPTIONS = ("sets", "workers", "engine", "address", "output_dir", "quality", "exclude_corrupt",
+           "format", "shard_size", "seed")
+_TJCS_YCBCR, _TJCS_GRAY = 1, 2
+_TJSAMP_420 = 2
 
 
 class ResizeJob(NamedTuple):
@@ -72,6 +77,18 @@ def _fast_modules() -> tuple[Any, Any] | None:
     return cv2, simplejpeg
 
 
+@functools.cache
+def _turbo() -> Any | None:
+    """A PyTurboJPEG handle with the YUV-plane API (PyTurboJPEG 1.x + libturbojpeg), or None."""
+    try:
+        from turbojpeg import TurboJPEG
+
+        turbo = TurboJPEG()
+    except (ImportError, RuntimeError, OSError):
+        return None
+    return turbo if hasattr(turbo, "decode_to_yuv_planes") else None
+
+
 def fast_available() -> bool:
     """Whether the ``fast`` extra (simplejpeg + OpenCV) is installed."""
     return _fast_modules() is not None
@@ -106,6 +123,18 @@ def resample_array(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(blurred, size, interpolation=cv2.INTER_CUBIC)
 
 
+def _resample_scaled(plane: np.ndarray, size: tuple[int, int],
+                     scale: tuple[float, float]) -> np.ndarray:
+    """Resample one plane to ``size`` where output pixel x samples source (x + ½)·scale − ½:
+    a chroma plane covers half a pixel more or less than ``size`` says when a side is odd."""
+    cv2, _ = _require_fast()
+    blurred = cv2.sepFilter2D(plane, -1, lanczos_kernel(scale[0]), lanczos_kernel(scale[1]),
+                              borderType=cv2.BORDER_REFLECT)
+    matrix = np.float32([[scale[0], 0, scale[0] / 2 - 0.5], [0, scale[1], scale[1] / 2 - 0.5]])
+    return cv2.warpAffine(blurred, matrix, size, flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
 def _require_fast() -> tuple[Any, Any]:
     modules = _fast_modules()
     if modules is None:
@@ -116,15 +145,34 @@ def _require_fast() -> tuple[Any, Any]:
 
 @dataclass(frozen=True)
 class Decoded:
-    """A decoded RGB image (possibly reduced by ``draft()``), its original size and kind."""
+    """A decoded RGB image (possibly reduced by ``draft()``; None when resized on the YUV
+    planes), its original size and kind."""
 
-    image: np.ndarray | Image.Image
+    image: np.ndarray | Image.Image | None
     original: tuple[int, int]
     kind: str
 
 
+def _describe(data: bytes) -> str:
+    if not data:
+        return "the file is empty"
+    return f"not an image format Pillow reads ({len(data):,} bytes starting {data[:12]!r})"
+
+
+def _to_8bit(image: Image.Image) -> Image.Image:
+    """16-bit (and 32-bit integer) grayscale scaled to 0..255, not clipped to white."""
+    pixels = np.asarray(image)
+    top = 65535 if image.mode.startswith("I;16") or int(pixels.max(initial=0)) <= 65535 \
+        else int(pixels.max())
+    scaled = (pixels.astype(np.float64) * (255 / top)).round()
+    return Image.fromarray(np.clip(scaled, 0, 255).astype(np.uint8), "L")
+
+
 def _decode_pillow(data: bytes) -> Decoded:
-    image = Image.open(io.BytesIO(data))
+    try:
+        image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise UnidentifiedImageError(f"cannot identify image file: {_describe(data)}") from None
     original = image.size
     if image.format != "JPEG":
         kind = f"{(image.format or 'unknown').lower()}"
@@ -132,6 +180,8 @@ def _decode_pillow(data: bytes) -> Decoded:
         kind = {"CMYK": "cmyk", "L": "grayscale"}.get(image.mode, "jpeg")
         image.draft("RGB", target_size(*original))
     image.load()
+    if image.mode.startswith("I"):
+        image = _to_8bit(image)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         flat = Image.new("RGB", image.size, (255, 255, 255))
@@ -156,6 +206,48 @@ def _decode_fast(data: bytes, simplejpeg: Any) -> Decoded | None:
     return Decoded(pixels, (width, height), "grayscale" if colorspace == "Gray" else "jpeg")
 
 
+def _pad4(n: int) -> int:
+    return -(-n // 4) * 4
+
+
+def _resize_planes(data: bytes, quality: int) -> tuple[bytes, Decoded] | None:
+    """Resize a YCbCr/gray JPEG on its Y, Cb, Cr planes with libjpeg-turbo: no colour
+    conversion, chroma resized at its own resolution, DCT-domain reduction as ``draft()``. None when the file is not such a JPEG (Pillow decides then)."""
+    turbo = _turbo()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # libjpeg warnings (truncation...): Pillow decides
+            width, height, _, colorspace = turbo.decode_header(data)
+            if colorspace not in (_TJCS_YCBCR, _TJCS_GRAY):
+                return None
+            size = target_size(width, height)
+            factor = (1, draft_factor(width, height, size))
+            planes = turbo.decode_to_yuv_planes(data, scaling_factor=factor)
+    except (OSError, ValueError, UserWarning):
+        return None
+    decoded_w = -(-width * factor[0] // factor[1])
+    decoded_h = -(-height * factor[0] // factor[1])
+    out_w, out_h = size
+    chroma = (-(-out_w // 2), -(-out_h // 2))
+    y_rows, y_stride = 2 * chroma[1], _pad4(2 * chroma[0])  # 4:2:0 luma: even sizes
+    y_bytes, c_bytes = y_stride * y_rows, _pad4(chroma[0]) * chroma[1]
+    buffer = np.full(y_bytes + 2 * c_bytes, 128, dtype=np.uint8)
+    luma = buffer[:y_bytes].reshape(y_rows, y_stride)
+    luma[:out_h, :out_w] = resample_array(planes[0][:decoded_h, :decoded_w], size)
+    luma[out_h:] = luma[out_h - 1]
+    luma[:, out_w:2 * chroma[0]] = luma[:, out_w - 1:out_w]
+    for number, plane in enumerate(planes[1:]):
+        start = y_bytes + number * c_bytes
+        subsampled = planes[0].shape[1] // plane.shape[1], planes[0].shape[0] // plane.shape[0]
+        scale = (2 * decoded_w / subsampled[0] / out_w, 2 * decoded_h / subsampled[1] / out_h)
+        buffer[start:start + c_bytes].reshape(chroma[1], -1)[:, :chroma[0]] = _resample_scaled(
+            plane, chroma, scale)
+    encoded = turbo.encode_from_yuv(buffer, out_h, out_w, quality=quality,
+                                    jpeg_subsample=_TJSAMP_420)
+    kind = "grayscale" if colorspace == _TJCS_GRAY else "jpeg"
+    return encoded, Decoded(None, (width, height), kind)
+
+
 def decode_rgb(data: bytes, fast: bool = True) -> Decoded:
     """Decode to RGB: simplejpeg for baseline YCbCr/gray JPEGs when ``fast``, else Pillow
     (CMYK, PNG and other formats, odd JPEGs). Raises on files Pillow cannot fully decode."""
@@ -168,14 +260,18 @@ def resize_bytes(data: bytes, quality: int = DEFAULT_QUALITY, backend: str = "au
                  ) -> tuple[bytes, Decoded]:
     """Resize one encoded image to a 256-pixel short side; return RGB JPEG bytes.
 
-    ``backend``: ``fast`` (simplejpeg + OpenCV), ``pillow`` (Pillow only: ``draft()`` and
-    Lanczos), ``auto`` (fast when installed).
+    ``backend``: ``fast`` (OpenCV resampling; JPEGs on their YUV planes with PyTurboJPEG when
+    installed, else simplejpeg RGB), ``pillow`` (Pillow only: ``draft()`` and Lanczos),
+    ``auto`` (fast when installed).
     """
     if backend not in BACKENDS:
         raise InvalidDataError(f"unknown resize backend '{backend}'; choose one of {BACKENDS}")
     fast = backend == "fast" or (backend == "auto" and fast_available())
     if fast:
         _require_fast()
+        planar = _resize_planes(data, quality) if _turbo() is not None else None
+        if planar is not None:
+            return planar
     decoded = decode_rgb(data, fast)
     size = target_size(*decoded.original)
     if not fast:
@@ -194,6 +290,24 @@ def _part_path(target: str) -> str:
     return os.path.join(folder, f".{name}{PART_SUFFIX}")
 
 
+_made_folders: set[str] = set()
+
+
+def _write_atomically(target: str, data: bytes) -> None:
+    """Write under a hidden ``.part`` name, then rename (few system calls: it runs per image)."""
+    folder = os.path.dirname(target)
+    if folder not in _made_folders:
+        os.makedirs(folder, exist_ok=True)
+        _made_folders.add(folder)
+    part = _part_path(target)
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    os.replace(part, target)
+
+
 def resize_file(job: ResizeJob) -> tuple[str, str, bool]:
     """Resize ``job.source`` into ``job.target`` (temp name, then rename).
 
@@ -203,11 +317,7 @@ def resize_file(job: ResizeJob) -> tuple[str, str, bool]:
     with open(job.source, "rb") as fh:
         data = fh.read()
     encoded, decoded = resize_bytes(data, job.quality, job.backend)
-    part = _part_path(job.target)
-    os.makedirs(os.path.dirname(job.target), exist_ok=True)
-    with open(part, "wb") as fh:
-        fh.write(encoded)
-    os.replace(part, job.target)
+    _write_atomically(job.target, encoded)
     return job.source, decoded.kind, min(decoded.original) < SHORT_SIDE
 
 
