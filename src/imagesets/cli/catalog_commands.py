@@ -40,6 +40,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--exclude-corrupt", action="store_true",
                    help="leave unreadable images out (recorded in the metadata) instead of "
                         "stopping")
+    p.add_argument("--format", choices=("folders", "shards"), default=None,
+                   help="raw256: JPEG files in train256/ val256/ (default) or WebDataset tar "
+                        "shards in train_shards/ val_shards/")
+    p.add_argument("--shard-size", default=None,
+                   help="raw256 --format shards: about this many bytes per shard (e.g. 1GB, "
+                        "500MB; default 1GB)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="raw256 --format shards: seed of the fixed shuffled sample order")
     p.set_defaults(func=run_prepare)
 
     p = commands.add_parser("remove", help="forget a prepared dataset and delete its metadata")
@@ -64,7 +72,8 @@ def prepare_options(args: argparse.Namespace) -> dict:
     given = {"sets": args.sets, "workers": args.workers, "engine": args.engine,
              "address": args.ray_address, "output_dir": args.output_dir,
              "quality": args.quality, "exclude_corrupt": True if args.exclude_corrupt else None,
-             "images_dir": args.images_dir}
+             "images_dir": args.images_dir, "format": args.format,
+             "shard_size": args.shard_size, "seed": args.seed}
     return {key: value for key, value in given.items() if value is not None}
 
 

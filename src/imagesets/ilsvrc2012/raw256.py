@@ -442,6 +442,45 @@ def _exclude(scanned: ScannedDataset, failed: dict[str, str]) -> ScannedDataset:
     return replace(scanned, sets=sets)
 
 
+def _shards_report(run: Any) -> str:
+    rate = run.written_shards / run.seconds if run.seconds else 0
+    return (f"raw256: {run.written_shards:,} shards written, {run.skipped_shards:,} already "
+            f"done, {len(run.failures):,} image(s) failed in {run.seconds:.1f} s "
+            f"({rate:.2f} shards/s, {run.workers} worker{'' if run.workers == 1 else 's'})")
+
+
+def _write_shards(request: PrepareRequest, scanned: ScannedDataset, options: dict[str, Any],
+                  quality: int, engine: str) -> tuple[dict[str, str], dict[str, Any], str]:
+    """The shards path of :func:`prepare_raw256`: (failed relpaths, attributes, report)."""
+    from .shards import DEFAULT_SEED, DEFAULT_SHARD_SIZE, parse_size, write_ilsvrc2012_shards
+
+    root = Path(options.get("output_dir") or scanned.data_dir).expanduser().resolve()
+    shard_size = parse_size(options.get("shard_size") or DEFAULT_SHARD_SIZE)
+    seed = int(options.get("seed") if options.get("seed") is not None else DEFAULT_SEED)
+    run = write_ilsvrc2012_shards(
+        scanned, root, quality=quality, shard_size=shard_size, seed=seed,
+        exclude_corrupt=bool(options.get("exclude_corrupt")), workers=options.get("workers"),
+        engine=engine, address=options.get("address"), verbose=request.verbose)
+    relative = {str(scanned.data_dir / p): p for listing in scanned.sets.values()
+                for p in listing.relpaths}
+    failed = {relative.get(str(f.item), str(f.item)): f.error for f in run.failures}
+    failed.update((relative.get(source, source), reason) for source, reason in
+                  run.excluded.items())
+    unwritten = sorted(set(scanned.sets) - set(run.indexes))
+    if unwritten and options.get("exclude_corrupt"):
+        raise InvalidDataError(
+            f"the {', '.join(unwritten)} shards could not all be written ("
+            f"{'; '.join(f'{f.item}: {f.error}' for f in run.failures[:3])}); rerun the same "
+            "command to resume (finished shards are kept)")
+    lines = [_shards_report(run)] + [f"  could not resize {path}: {error}"
+                                     for path, error in failed.items()]
+    attributes = {"format": "shards", "shard_size": shard_size, "seed": seed,
+                  "shard_root": str(root), "shard_indexes": {
+                      name: path.relative_to(root).as_posix()
+                      for name, path in run.indexes.items()}}
+    return failed, attributes, "\n".join(lines)
+
+
 def prepare_raw256(request: PrepareRequest) -> PreparedTask:
     """Resize the images, then write the classification layout pointing at the copies.
 
@@ -452,6 +491,10 @@ def prepare_raw256(request: PrepareRequest) -> PreparedTask:
     sets = tuple(options.get("sets") or SETS)
     quality = int(options.get("quality", DEFAULT_QUALITY))
     engine = options.get("engine") or ("ray" if options.get("address") else "local")
+    output_format = options.get("format") or "folders"
+    if output_format not in FORMATS:
+        raise InvalidDataError(f"unknown raw256 format '{output_format}'; choose one of "
+                               f"{', '.join(FORMATS)} (--format)")
     _check_quality(quality)
     check_options(engine, options.get("workers"))
     scanned = scan_ilsvrc2012(request.data_dir, sets=sets, verbose=request.verbose)
@@ -460,12 +503,19 @@ def prepare_raw256(request: PrepareRequest) -> PreparedTask:
     if request.verbose and not fast_available():
         print("raw256: simplejpeg/OpenCV are not installed, so Pillow resizes (about 2x "
               "slower); for the fast path: pip install 'imagesets[fast]'")
-    run = resize_ilsvrc2012(scanned, options.get("output_dir"), quality,
-                            options.get("workers"), engine, options.get("address"),
-                            request.verbose)
+    if output_format == "shards":
+        failed, attributes, summary = _write_shards(request, scanned, options, quality, engine)
+        rename = None
+    else:
+        run = resize_ilsvrc2012(scanned, options.get("output_dir"), quality,
+                                options.get("workers"), engine, options.get("address"),
+                                request.verbose)
+        failed, summary = run.failed_relpaths(scanned.data_dir), _report(run, scanned.data_dir)
+        attributes = ({"image_root": str(run.output_root), "paths_relative_to": "image_root"}
+                      if options.get("output_dir") else {})
+        rename = run.renamed
     if request.verbose:
-        print(_report(run, scanned.data_dir))
-    failed = run.failed_relpaths(scanned.data_dir)
+        print(summary)
     report = request.metadata_dir / FAILURES_NAME
     if failed:
         request.metadata_dir.mkdir(parents=True, exist_ok=True)
@@ -479,15 +529,15 @@ def prepare_raw256(request: PrepareRequest) -> PreparedTask:
             f"in {report}. Replace or delete them and rerun (finished images are kept), or rerun "
             "with --exclude-corrupt (exclude_corrupt=True) to leave them out of the metadata.")
     kept = _exclude(scanned, failed) if failed else scanned
-    attributes: dict[str, Any] = {"short_side": SHORT_SIDE, "quality": quality,
-                                  "excluded_files": failed, "source_fingerprint":
-                                  scanned.fingerprint()}
-    if options.get("output_dir"):
-        attributes.update(image_root=str(run.output_root), paths_relative_to="image_root")
+    attributes.update(short_side=SHORT_SIDE, quality=quality, excluded_files=failed,
+                      source_fingerprint=scanned.fingerprint())
     output = request.metadata_dir / f"{request.task}.h5"
     write_classification_file(kept, output, task=request.task,
-                              rename=lambda s, p: run.renamed[s][p],
+                              rename=None if rename is None else lambda s, p: rename[s][p],
                               extra_attributes=attributes)
     parameters = {**options, "sets": list(sets), "quality": quality}
+    if output_format == "shards":
+        parameters.update(format="shards", shard_size=attributes["shard_size"],
+                          seed=attributes["seed"])
     return PreparedTask(request.dataset, request.task, str(scanned.data_dir), str(output),
                         parameters, scanned.fingerprint())
