@@ -212,7 +212,8 @@ def _pad4(n: int) -> int:
 
 def _resize_planes(data: bytes, quality: int) -> tuple[bytes, Decoded] | None:
     """Resize a YCbCr/gray JPEG on its Y, Cb, Cr planes with libjpeg-turbo: no colour
-    conversion, chroma resized at its own resolution, DCT-domain reduction as ``draft()``. None when the file is not such a JPEG (Pillow decides then)."""
+    conversion, chroma resized at its own resolution, DCT-domain reduction as ``draft()``.
+    None when the file is not such a JPEG (Pillow decides then)."""
     turbo = _turbo()
     try:
         with warnings.catch_warnings():
