@@ -38,8 +38,9 @@ class ImageNet(torch.utils.data.Dataset):
         self.wnids: list[str] = list(split.field("classes").strings())
         self.words: list[str] = list(split.field("labels").strings())
         rank = np.argsort(np.argsort(np.asarray(self.wnids)))
-        self._filenames = np.asarray(split.field("image_filenames")[:])
-        self.targets_array = rank[np.asarray(split.field("object_ids")[:, 1])].astype(np.int64)
+        chars = np.ascontiguousarray(split.field("image_filenames")[:], dtype=np.uint8)
+        self._filenames = chars.view(f"S{chars.shape[1]}")[:, 0]  # one bytes string per row
+        self.targets_array = rank[np.asarray(split.field("object_ids")[:])[:, 1]].astype(np.int64)
         self.classes = sorted(self.wnids)
         self.class_to_idx = {wnid: i for i, wnid in enumerate(self.classes)}
         self._make = SampleMaker(transform, target_transform, decode)
