@@ -217,6 +217,8 @@ def write_ilsvrc2012_shards(scanned: ScannedDataset, output_root: Path, *,
                   "short_side": SHORT_SIDE,
                   "listing": _listing_digest(keys, listing.class_indices)}
         per_shard = _plan(folder, wanted, sources, shard_size, quality)
+        for stale in folder.glob(f".{set_name}-*.tar.*.tmp"):  # left by a killed run
+            stale.unlink(missing_ok=True)
         planned[set_name] = []
         for number, start in enumerate(range(0, len(order), per_shard)):
             part = order[start:start + per_shard]
