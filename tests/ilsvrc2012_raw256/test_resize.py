@@ -191,3 +191,82 @@ def test_without_the_fast_extra_auto_falls_back_to_pillow(without_fast_extra):
     out, decoded = resize_bytes(data)
     assert isinstance(decoded.image, Image.Image)  # decoded by Pillow
     assert out == resize_bytes(data, backend="pillow")[0]
+
+
+@pytest.fixture()
+def without_turbojpeg(monkeypatch):
+    """PyTurboJPEG or libturbojpeg missing: the fast path decodes with simplejpeg to RGB."""
+    monkeypatch.setattr(raw256, "_turbo", lambda: None)
+
+
+@pytest.mark.parametrize("planes", [True, False])
+@pytest.mark.parametrize("size", [(500, 375), (375, 500), (333, 499), (1024, 768), (200, 150)])
+def test_yuv_plane_and_rgb_fast_paths_are_as_faithful_as_naive(planes, size, request):
+    if not planes:
+        request.getfixturevalue("without_turbojpeg")
+    pixels = camera_like(*size, seed=size[0])
+    data = encode(pixels, quality=95)
+    out, decoded = resize_bytes(data, quality=95, backend="fast")
+    assert (decoded.image is None) is planes  # None: resized on the YUV planes
+    expected_size = target_size(*size)
+    assert decode(out).shape == (expected_size[1], expected_size[0], 3)
+    expected = reference(pixels, expected_size)
+    assert mad(decode(out), expected) < mad(naive(data, expected_size, 95), expected) + 0.3
+
+
+def test_yuv_plane_path_is_deterministic_and_keeps_gray_gray():
+    data = jpeg(375, 500, seed=2)
+    assert len({resize_bytes(data)[0] for _ in range(3)}) == 1
+    out, decoded = resize_bytes(gray_jpeg())
+    assert decoded.kind == "grayscale" and decoded.image is None
+    result = decode(out)
+    assert np.abs(result[..., 0] - result[..., 2]).max() <= 1
+
+
+def sixteen_bit_png_rgb(pixels16: np.ndarray) -> bytes:
+    """A 16-bit RGB PNG written with zlib and struct (Pillow cannot write one)."""
+    import struct
+    import zlib
+
+    height, width, _ = pixels16.shape
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+    rows = b"".join(b"\0" + row.astype(">u2").tobytes() for row in pixels16)
+    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("kind", ["png-gray", "tiff-gray", "png-rgb"])
+def test_16_bit_images_are_scaled_to_8_bits_not_clipped(backend, kind):
+    pixels8 = camera_like(400, 300)
+    gray8 = np.asarray(Image.fromarray(pixels8).convert("L"))
+    if kind == "png-rgb":
+        data = sixteen_bit_png_rgb(pixels8.astype(np.uint16) * 257)
+        expected = pixels8
+    else:
+        image = Image.fromarray(gray8.astype(np.uint16) * 257)  # mode I;16
+        assert image.mode == "I;16"
+        data = encode(image, "PNG" if kind == "png-gray" else "TIFF")
+        expected = np.repeat(gray8[..., None], 3, axis=2)
+    if kind.startswith("png"):
+        assert data[24] == 16  # IHDR bit depth: the file really is 16-bit
+    else:
+        with Image.open(io.BytesIO(data)) as check:
+            assert check.mode == "I;16"
+    out, _ = resize_bytes(data, backend=backend)
+    result = decode(out)
+    assert result.mean() < 200  # clipping made it white (255)
+    assert mad(result, reference(expected, (341, 256))) < 6
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (b"", "the file is empty"), (b"GIF-ish but not", "not an image format Pillow reads")])
+def test_unreadable_file_reason_names_no_python_object(data, reason):
+    with pytest.raises(OSError, match=reason) as caught:
+        resize_bytes(data)
+    assert "BytesIO" not in str(caught.value) and "0x" not in str(caught.value)

@@ -135,7 +135,12 @@ def test_cli_prepare_raw256_and_one_line_errors(tmp_path):
     assert "Traceback" not in failed.stderr
     assert last.startswith("imagesets: error: 1 image(s) could not be resized")
     assert bad.relative_to(tree.root).as_posix() in last
-    assert f"could not resize {bad.relative_to(tree.root).as_posix()}" in failed.stdout
+    assert f"could not resize {bad.relative_to(tree.root).as_posix()}: UnidentifiedImageError: " \
+        "cannot identify image file: not an image format Pillow reads (10 bytes starting " \
+        "b'not a jpeg')" in failed.stdout
+    assert "BytesIO" not in failed.stdout + failed.stderr
+    report = (tmp_path / "home" / "ilsvrc2012" / "raw256_failures.txt").read_text()
+    assert report.startswith(bad.relative_to(tree.root).as_posix()) and "BytesIO" not in report
     wrong = subprocess.run(command + ["--workers", "0"], capture_output=True, text=True,
                            timeout=120)
     assert wrong.returncode == 1 and "workers must be at least 1" in wrong.stderr

@@ -39,6 +39,7 @@ FORMATS = ("folders", "shards")
 OPTIONS = ("sets", "workers", "engine", "address", "output_dir", "quality", "exclude_corrupt",
            "format", "shard_size", "seed")
 _TJCS_YCBCR, _TJCS_GRAY = 1, 2
+_TJPF_GRAY = 6
 _TJSAMP_420 = 2
 
 
@@ -223,7 +224,12 @@ def _resize_planes(data: bytes, quality: int) -> tuple[bytes, Decoded] | None:
                 return None
             size = target_size(width, height)
             factor = (1, draft_factor(width, height, size))
-            planes = turbo.decode_to_yuv_planes(data, scaling_factor=factor)
+            if colorspace == _TJCS_GRAY:  # PyTurboJPEG 1.x cannot size a lone Y plane
+                planes = [turbo.decode(data, pixel_format=_TJPF_GRAY,
+                                       scaling_factor=factor).reshape(-(-height // factor[1]),
+                                                                      -1)]
+            else:
+                planes = turbo.decode_to_yuv_planes(data, scaling_factor=factor)
     except (OSError, ValueError, UserWarning):
         return None
     decoded_w = -(-width * factor[0] // factor[1])
