@@ -14,8 +14,15 @@ sizes like ImageNet's, then the throughput of the local engine with 1..N workers
 the difference of two job sizes, so pool start-up cancels out), and the fidelity of each
 output against a Lanczos resize of the uncompressed pixels.
 
+Then a whole run, as a user runs it: ``imagesets prepare ilsvrc2012 --task raw256`` on an
+ILSVRC2012 tree (scan, engine, atomic writes, metadata) against dbcollection's loop over the
+same tree (``Image.open`` → ``resize(LANCZOS)`` → ``save`` at Pillow's default quality 75),
+each in a fresh interpreter, CPU seconds of all its processes per image from the difference of
+two tree sizes (start-up cancels out).
+
     python benchmarks/raw256.py               # 300 images per set
     python benchmarks/raw256.py --count 1000 --workers 1 2 4 8
+    python benchmarks/raw256.py --whole-run-only --count 300
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import argparse
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +46,23 @@ from imagesets.engine import run_items
 from imagesets.ilsvrc2012.raw256 import ResizeJob, resize_file, target_size
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.ilsvrc2012.trees import SYNSETS, make_tree, write_devkit_files  # noqa: E402
 from tests.ilsvrc2012_raw256.images import camera_like  # noqa: E402  (the tests' generator)
+
+NAIVE_RUN = """
+import os, sys
+from PIL import Image
+root, out = sys.argv[1], sys.argv[2]
+for set_name in ("train", "val"):
+    for folder, _, names in sorted(os.walk(os.path.join(root, set_name))):
+        target = os.path.join(out, os.path.relpath(folder, root))
+        os.makedirs(target, exist_ok=True)
+        for name in sorted(names):
+            image = Image.open(os.path.join(folder, name)).convert("RGB")
+            w, h = image.size
+            size = (256, int(256 * h / w)) if w <= h else (int(256 * w / h), 256)
+            image.resize(size, Image.LANCZOS).save(os.path.join(target, name))
+"""
 
 MIX = ((500, 375), (500, 375), (500, 375), (500, 333), (375, 500), (500, 500), (640, 480),
        (800, 600), (1024, 768), (1600, 1200))
@@ -142,17 +166,76 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def imagenet_tree(root: Path, count: int, size: tuple[int, int]) -> Path:
+    """An ILSVRC2012 tree (devkit files, 10 class folders, a flat val) of ``count`` photos."""
+    per_class = count * 9 // 10 // 10
+    tree = make_tree(root, train_counts={s.wnid: per_class for s in SYNSETS[:10]},
+                     val_count=count - 10 * per_class)
+    write_devkit_files(tree)
+    for number, path in enumerate(sorted(root.rglob("*.JPEG"))):
+        Image.fromarray(camera_like(*size, number % 50)).save(path, "JPEG", quality=90)
+    return root
+
+
+def run_cpu(command: list[str]) -> tuple[float, float]:
+    """(wall s, CPU s of the command and all its processes)."""
+    cpu = _children_cpu()
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started, _children_cpu() - cpu
+
+
+def whole_run(root: Path, count: int, workers: list[int], rounds: int,
+              size: tuple[int, int] = (500, 375)) -> None:
+    """imagesets prepare (raw256) vs dbcollection's loop, per image, start-up subtracted."""
+    trees = {n: imagenet_tree(root / f"tree{n}", n, size) for n in (count, 3 * count)}
+
+    def naive(n: int) -> tuple[float, float]:
+        shutil.rmtree(root / "naive", ignore_errors=True)
+        return run_cpu([sys.executable, "-c", NAIVE_RUN, str(trees[n]), str(root / "naive")])
+
+    def ours(n: int, worker_count: int) -> tuple[float, float]:
+        for leftover in ("train256", "val256"):
+            shutil.rmtree(trees[n] / leftover, ignore_errors=True)
+        return run_cpu([sys.executable, "-m", "imagesets.cli.main", "--home",
+                        str(root / "home"), "prepare", "ilsvrc2012", "--task", "raw256",
+                        "--data-dir", str(trees[n]), "--workers", str(worker_count), "--force",
+                        "--quiet"])
+
+    rows = [("dbcollection loop (q75), 1 process", naive)] + [
+        (f"imagesets prepare --task raw256 (q90), --workers {w}",
+         lambda n, w=w: ours(n, w)) for w in workers]
+    best = [(float("inf"), float("inf"))] * len(rows)
+    for _ in range(rounds):  # interleaved, best of N: other load only adds time
+        for index, (_, function) in enumerate(rows):
+            (wall1, cpu1), (wall3, cpu3) = function(count), function(3 * count)
+            per = ((wall3 - wall1) / (2 * count), (cpu3 - cpu1) / (2 * count))
+            best[index] = (min(best[index][0], per[0]), min(best[index][1], per[1]))
+    print(f"\nwhole run, {size[0]}x{size[1]} photos, {count} and {3 * count} images "
+          f"(difference), CPU of every process; best of {rounds} interleaved rounds:")
+    print(f"  {'run':52} {'wall ms/img':>11} {'CPU ms/img':>10} {'img/CPU-s':>9} "
+          f"{'per core vs naive':>17} {'wall vs naive':>13}")
+    for (label, _), (wall, cpu) in zip(rows, best, strict=True):
+        print(f"  {label:52} {wall * 1e3:11.2f} {cpu * 1e3:10.2f} {1 / cpu:9.0f} "
+              f"{best[0][1] / cpu:16.2f}x {best[0][0] / wall:12.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=300, help="images per set")
     parser.add_argument("--rounds", type=int, default=3, help="timing rounds (best is kept)")
     parser.add_argument("--workers", type=int, nargs="+", default=None,
                         help="worker counts for the engine scaling table (default 1..cores)")
+    parser.add_argument("--whole-run-only", action="store_true",
+                        help="only the whole-run comparison")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
     workers = args.workers or list(range(1, cores + 1))
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
+        if args.whole_run_only:
+            whole_run(root / "whole", args.count, workers, args.rounds)
+            return
         sets = {"500x375": [(500, 375)] * args.count,
                 "ImageNet-like mix": [MIX[i % len(MIX)] for i in range(args.count)]}
         print(f"raw256 benchmark: {args.count} camera-like JPEGs per set, {cores} cores\n")
@@ -187,6 +270,7 @@ def main() -> None:
             rate, cpu_ms = engine_rate([p for p, _ in images], root / "engine", count)
             print(f"  {count:2d} worker(s): {rate:6.0f} img/s wall, {cpu_ms:5.2f} CPU ms/img in "
                   f"workers, efficiency {rate * cpu_ms / 1e3 / count:4.2f}")
+        whole_run(root / "whole", args.count, workers, args.rounds)
 
 if __name__ == "__main__":
     main()

@@ -9,6 +9,7 @@ to Pillow's antialiased bilinear. Any torchvision transform still works on the d
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -32,9 +33,18 @@ def _pair(size: int | Sequence[int]) -> tuple[int, int]:
     return int(height), int(width)
 
 
+@functools.cache
+def _cv2() -> Any:
+    """OpenCV, single-threaded: DataLoader workers are the parallelism (threads only add
+    CPU time per image)."""
+    cv2 = require("cv2", "torch", "imagesets.torch transforms")
+    cv2.setNumThreads(1)
+    return cv2
+
+
 def resize_array(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
     """Resize to (height, width): area averaging when shrinking, bilinear when enlarging."""
-    cv2 = require("cv2", "torch", "imagesets.torch transforms")
+    cv2 = _cv2()
     if pixels.shape[:2] == (height, width):
         return pixels
     shrinking = width < pixels.shape[1] and height < pixels.shape[0]
