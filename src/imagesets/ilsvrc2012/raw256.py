@@ -25,6 +25,7 @@ from ..catalog import PreparedTask, PrepareRequest
 from ..engine import Failure, check_options, run_items
 from ..errors import InvalidDataError, require
 from ..fsutil import atomic_write_text
+from ..torch.transforms import short_side_size
 from .classification import write_classification_file
 from .scan import SETS, ScannedDataset, SetListing, scan_ilsvrc2012, summarize_ignored
 
@@ -55,9 +56,7 @@ class ResizeJob(NamedTuple):
 def target_size(width: int, height: int, short_side: int = SHORT_SIDE) -> tuple[int, int]:
     """(width, height) with the short side ``short_side``; the long side truncated, as
     torchvision's ``Resize(256)`` does (500×375 → 341×256)."""
-    if width <= height:
-        return short_side, max(1, int(short_side * height / width))
-    return max(1, int(short_side * width / height)), short_side
+    return short_side_size(width, height, short_side)
 
 
 def draft_factor(width: int, height: int, size: tuple[int, int]) -> int:

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from ..errors import require
-from ..ilsvrc2012.raw256 import target_size
 from .base import to_chw_tensor
 
 
@@ -31,6 +30,14 @@ def _pair(size: int | Sequence[int]) -> tuple[int, int]:
         return size, size
     height, width = size
     return int(height), int(width)
+
+
+def short_side_size(width: int, height: int, short_side: int) -> tuple[int, int]:
+    """(width, height) with the short side ``short_side``, the long side truncated, as
+    torchvision's ``Resize(n)`` computes it (500×375, 256 → 341×256)."""
+    if width <= height:
+        return short_side, max(1, int(short_side * height / width))
+    return max(1, int(short_side * width / height)), short_side
 
 
 @functools.cache
@@ -129,7 +136,7 @@ class Resize(ArrayTransform):
 
     def __call__(self, pixels: np.ndarray) -> np.ndarray:
         if isinstance(self.size, int):
-            width, height = target_size(pixels.shape[1], pixels.shape[0], self.size)
+            width, height = short_side_size(pixels.shape[1], pixels.shape[0], self.size)
         else:
             height, width = _pair(self.size)
         return resize_array(pixels, height, width)
