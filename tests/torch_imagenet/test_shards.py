@@ -245,3 +245,11 @@ def test_bad_shard_options_are_one_line_errors(tmp_path):
     with pytest.raises(InvalidDataError, match="unknown raw256 format"):
         imagesets.process("ilsvrc2012", task="raw256", data_dir=tree.root,
                           home=tmp_path / "h2", verbose=False, format="zip")
+
+
+def test_map_style_dataset_points_shard_users_to_imagenet_shards(sharded):
+    from imagesets.torch import ImageNet
+
+    _, ds, _ = sharded
+    with pytest.raises(InvalidDataError, match="read them with imagesets.torch.ImageNetShards"):
+        ImageNet(ds, "train")
