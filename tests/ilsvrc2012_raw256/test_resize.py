@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import sys
 
 import cv2
@@ -270,3 +271,16 @@ def test_unreadable_file_reason_names_no_python_object(data, reason):
     with pytest.raises(OSError, match=reason) as caught:
         resize_bytes(data)
     assert "BytesIO" not in str(caught.value) and "0x" not in str(caught.value)
+
+
+def test_resize_file_remakes_a_folder_deleted_between_calls(tmp_path):
+    from imagesets.ilsvrc2012.raw256 import ResizeJob, resize_file
+
+    source = tmp_path / "a.JPEG"
+    source.write_bytes(jpeg())
+    target = tmp_path / "out" / "n01440764" / "a.JPEG"
+    for _ in range(2):  # the same process (a notebook, a reused Ray worker) after rm -r out
+        resize_file(ResizeJob(str(source), str(target)))
+        assert decode(target.read_bytes()).shape == (256, 341, 3)
+        assert [p.name for p in target.parent.iterdir()] == ["a.JPEG"]
+        shutil.rmtree(tmp_path / "out")

@@ -296,17 +296,16 @@ def _part_path(target: str) -> str:
     return os.path.join(folder, f".{name}{PART_SUFFIX}")
 
 
-_made_folders: set[str] = set()
-
-
 def _write_atomically(target: str, data: bytes) -> None:
-    """Write under a hidden ``.part`` name, then rename (few system calls: it runs per image)."""
-    folder = os.path.dirname(target)
-    if folder not in _made_folders:
-        os.makedirs(folder, exist_ok=True)
-        _made_folders.add(folder)
+    """Write under a hidden ``.part`` name, then rename; the folder is made only when the
+    first open fails (few system calls: this runs per image)."""
     part = _part_path(target)
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    try:
+        fd = os.open(part, flags, 0o666)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        fd = os.open(part, flags, 0o666)
     try:
         os.write(fd, data)
     finally:
