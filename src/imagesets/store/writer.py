@@ -34,3 +34,18 @@ def write_metadata(
                 for field, array in fields.items():
                     group.create_dataset(field, data=np.asarray(array))
             h5.attrs[ATTRIBUTE] = json.dumps(dict(attributes or {}), sort_keys=True)
+
+
+def stored_format_version(path: str | os.PathLike) -> int:
+    """The ``format_version`` an HDF5 metadata file records (0 when it is not HDF5 or has none)."""
+    try:
+        if not h5py.is_hdf5(path):
+            return 0
+        with h5py.File(path, "r") as h5:
+            raw = h5.attrs.get(ATTRIBUTE)
+    except OSError:
+        return 0
+    try:
+        return int(json.loads(raw).get("format_version", 0)) if raw is not None else 0
+    except (ValueError, TypeError, AttributeError):
+        return 0
