@@ -67,11 +67,13 @@ def _stale(entry: DatasetEntry, task: Task, record: PreparedTask | None, data_di
            options: dict[str, Any]) -> str | None:
     """Why the prepared ``record`` cannot be reused (None when it can), checked on every load.
 
-    A record written by a newer imagesets is refused rather than overwritten.
+    The format version is the metadata file's own (HDF5 attribute) or, for files that do not
+    record one, the registry's. A file written by a newer imagesets is refused, not overwritten.
     """
     if record is None:
         return "not prepared yet"
-    version = max(record.format_version, stored_format_version(record.metadata_file))
+    version = stored_format_version(record.metadata_file)
+    version = record.format_version if version is None else version
     if version > task.format_version:
         raise InvalidDataError(
             f"{record.metadata_file} was written by a newer imagesets (format {version}; this "

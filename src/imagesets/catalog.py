@@ -58,6 +58,7 @@ class Option:
     multiple: bool = False
     changes_output: bool = True
     remembered: bool = False
+    minimum: float | None = None
     flag: str = ""
     aliases: tuple[str, ...] = ()
     metavar: str | None = None
@@ -97,6 +98,9 @@ class Option:
         if self.choices and value not in self.choices:
             raise InvalidDataError(f"option {self.name} must be one of "
                                    f"{', '.join(map(str, self.choices))}, got {given!r}")
+        if self.minimum is not None and value < self.minimum:
+            raise InvalidDataError(f"option {self.name} must be at least "
+                                   f"{self.minimum:g}, got {given!r}")
         return value
 
 

@@ -51,11 +51,11 @@ RAW256_OPTIONS = (
     SETS_OPTION,
     Option("output_dir", "where train256/ and val256/ go (default: the data dir)",
            type=Path, remembered=True, metavar="DIR"),
-    Option("quality", "JPEG quality of the resized images", type=int, default=DEFAULT_QUALITY,
-           remembered=True),
+    Option("quality", "JPEG quality of the resized images (1-100)", type=int,
+           default=DEFAULT_QUALITY, minimum=1, remembered=True),
     Option("exclude_corrupt", "leave images that cannot be decoded out of the metadata "
            "(listed in it) instead of stopping", type=bool, default=False),
-    Option("workers", "parallel worker processes (default: all cores)", type=int,
+    Option("workers", "parallel worker processes (default: all cores)", type=int, minimum=1,
            changes_output=False),
     Option("engine", "run the resizing in local processes or as Ray tasks (default: local, "
            "ray with --ray-address)", choices=ENGINES, changes_output=False),

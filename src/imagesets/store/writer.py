@@ -36,16 +36,14 @@ def write_metadata(
             h5.attrs[ATTRIBUTE] = json.dumps(dict(attributes or {}), sort_keys=True)
 
 
-def stored_format_version(path: str | os.PathLike) -> int:
-    """The ``format_version`` an HDF5 metadata file records (0 when it is not HDF5 or has none)."""
+def stored_format_version(path: str | os.PathLike) -> int | None:
+    """The ``format_version`` an HDF5 metadata file records (None if not HDF5 or none)."""
     try:
         if not h5py.is_hdf5(path):
-            return 0
+            return None
         with h5py.File(path, "r") as h5:
             raw = h5.attrs.get(ATTRIBUTE)
-    except OSError:
-        return 0
-    try:
-        return int(json.loads(raw).get("format_version", 0)) if raw is not None else 0
-    except (ValueError, TypeError, AttributeError):
-        return 0
+        version = json.loads(raw).get("format_version") if raw is not None else None
+    except (OSError, ValueError, AttributeError):
+        return None
+    return version if isinstance(version, int) else None
