@@ -46,8 +46,9 @@ class Option:
     are never compared with a prepared task's parameters nor recorded. ``remembered=True``
     marks options that describe files already written (an output folder, a JPEG quality):
     like the data dir, left out they keep the value recorded last time, so a plain ``load()``
-    never redoes hours of work elsewhere; every other option left out takes its ``default``. ``type=Path`` values are stored as
-    absolute path strings; ``multiple`` options take a list (``--sets train val``).
+    never redoes hours of work elsewhere; every other option left out takes its ``default``.
+    ``type=Path`` values are stored as absolute path strings; ``multiple`` options take a list
+    (``--sets train val``).
     """
 
     name: str

@@ -17,6 +17,12 @@ from .layout import find_layout
 from .scan import SETS
 
 
+def _may_hold_folders(folder: Path) -> bool:
+    """False for a folder without subfolders (link count 2 on POSIX file systems that keep it,
+    e.g. ext4, xfs, tmpfs): a flat val folder of 50,000 images is then not listed at all."""
+    return os.stat(folder).st_nlink != 2
+
+
 def input_stamp(data_dir: Path, options: Mapping[str, Any]) -> str:
     """A digest of the stats of the class files and of the folders of the sets in ``options``."""
     if not data_dir.is_dir():
@@ -29,7 +35,7 @@ def input_stamp(data_dir: Path, options: Mapping[str, Any]) -> str:
     for set_name in options.get("sets") or SETS:
         folder = folders.get(set_name)
         paths.append(folder if folder is not None else f"<no {set_name} folder>")
-        if folder is not None:
+        if folder is not None and _may_hold_folders(folder):
             with os.scandir(folder) as entries:
                 paths += sorted(e.path for e in entries if e.is_dir(follow_symlinks=True))
     return stat_stamp(paths)
