@@ -67,7 +67,8 @@ def demo_laion_fmri(home: Path, out_dir: Path) -> None:
     from . import laion_fmri
 
     data_dir = sample_path("laion_fmri")
-    print(f"== laion_fmri: the embedded sample in the published file layout ({data_dir})")
+    print(f"== laion_fmri: the embedded sample, published file layout, synthetic content "
+          f"({data_dir})")
     api.load("laion_fmri", data_dir=data_dir, home=home, verbose=False)
     stim = laion_fmri.load_stimuli(data_dir)
     pools = stim.metadata["dataset"].value_counts().sort_index()

@@ -51,7 +51,7 @@ SETUP = """\
 The public stimulus derivatives (embeddings of four models, object segmentations, captions)
 come from the anonymous S3 bucket laion-fmri (us-west-2):
   imagesets download laion_fmri --data-dir DIR [--what embeddings segmentations captions]
-      [--n-jobs 4] [--endpoint URL]
+      [--workers 4] [--endpoint URL]
 The stimulus images (stimuli/task-images_stimuli.h5 + task-images_metadata.csv) are gated:
 request access at https://laion-fmri.hebartlab.com/request and put them in DIR/stimuli/.
 Subject trials go in DIR/derivatives/glmsingle-tedana/sub-XX/ses-YY/func/. Then:

@@ -42,7 +42,7 @@ The folder then holds data/{{train,val,test}}-*.parquet (and annotations/{{split
 The images are NOT included: get them from their sources, ADE20K (ADEChallengeData2016, from
 the MIT scene-parsing site), COCONut (COCO 2017 / Objects365 images, from the COCONut release)
 and VIPSeg (video frames, from the VIPSeg release), and place them so that
-IMAGES_DIR/<file_name> exists for each image (`imagesets validate panocaps --root ROOT
+IMAGES_DIR/<file_name> exists for each image (`imagesets validate panocaps --data-dir ROOT
 --images-dir IMAGES_DIR` lists what is missing). Then:
   imagesets prepare panocaps --data-dir /path/to/panocaps
 {LICENSE_NOTICE}"""
