@@ -53,6 +53,9 @@ def test_prepare_then_info_shows_it(tmp_path, imagesets_home):
     assert "ilsvrc2012/classification ready (train: 10, val: 5)" in done.stdout
     info = run("info", "ilsvrc2012", "--json", home=imagesets_home)
     assert '"classification"' in info.stdout and str(tree.root) in info.stdout
+    text = run("info", "ilsvrc2012", home=imagesets_home).stdout
+    assert "Options (imagesets prepare ilsvrc2012 --task TASK" in text
+    assert '{"sets": ["train", "val"]}' in text and "--output-dir DIR" in text
 
 
 def test_errors_are_one_line_and_nonzero(tmp_path, imagesets_home):
@@ -127,7 +130,7 @@ def test_one_vocabulary_old_spellings_still_parse():
     parser = build_parser()
     for flag in ("--workers", "--n-jobs"):
         args = parser.parse_args(["download", "laion_fmri", flag, "3"])
-        assert args.n_jobs == 3
+        assert args.workers == 3
     for flag in ("--data-dir", "--root"):
         args = parser.parse_args(["validate", "panocaps", flag, "/x"])
         assert args.root == "/x"

@@ -182,3 +182,16 @@ def test_exclude_corrupt_then_without_it_rebuilds_with_the_fixed_files(tmp_path,
     fixed = imagesets.load("ilsvrc2012", task="raw256", verbose=True)
     assert "options changed: exclude_corrupt True -> False" in capsys.readouterr().out
     assert len(fixed["train"]) == 3 and fixed.attributes["excluded_files"] == {}
+
+
+def test_a_record_from_before_input_stamps_is_rebuilt_once(tree, capsys):
+    imagesets.load("ilsvrc2012", data_dir=tree.root, verbose=False)
+    registry = Registry()
+    data = json.loads(registry.path.read_text())
+    old = data["datasets"]["ilsvrc2012"]["tasks"]["classification"]
+    del old["inputs"], old["format_version"]
+    registry.path.write_text(json.dumps(data))
+    imagesets.load("ilsvrc2012", verbose=True)
+    assert "rebuilding: no stamp of its input files was recorded" in capsys.readouterr().out
+    imagesets.load("ilsvrc2012", verbose=True)
+    assert capsys.readouterr().out == ""

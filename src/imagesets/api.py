@@ -36,7 +36,8 @@ def _build(name: str, task: str | None, data_dir: PathLike | None, verbose: bool
            registry: Registry, options: dict[str, Any], force: bool) -> Any:
     """Open the prepared task if it is still valid for these inputs and options; else build it.
 
-    Runs under the task's lock, so two processes never build the same task at once.
+    A valid task opens without taking a lock (a read-only shared home works); a build runs
+    under the task's lock, which is checked again first, so two processes never build it twice.
     """
     entry = get_entry(name)
     declared = entry.get_task(task)
@@ -44,6 +45,8 @@ def _build(name: str, task: str | None, data_dir: PathLike | None, verbose: bool
     effective = declared.effective_options(entry.name, options,
                                            record.parameters if record else None)
     folder = _resolve_data_dir(entry.name, data_dir, registry)
+    if not force and _stale(entry, declared, record, folder, effective) is None:
+        return entry.open(record)
     with registry.task_lock(entry.name, declared.name):
         record = registry.get(entry.name, declared.name)
         reason = "--force" if force else _stale(entry, declared, record, folder, effective)
@@ -51,13 +54,12 @@ def _build(name: str, task: str | None, data_dir: PathLike | None, verbose: bool
             return entry.open(record)
         if verbose and record is not None and not force:
             print(f"{entry.name}/{declared.name}: rebuilding: {reason}")
+        inputs = entry.inputs(folder, effective) if entry.inputs else ""
         request = PrepareRequest(entry.name, declared.name, folder,
                                  registry.metadata_dir(entry.name), verbose, effective)
-        built = entry.prepare(request)
-        inputs = entry.inputs(Path(built.data_dir), effective) if entry.inputs else ""
         prepared = registry.record(replace(
-            built, parameters=declared.output_parameters(effective), inputs=inputs,
-            format_version=declared.format_version))
+            entry.prepare(request), parameters=declared.output_parameters(effective),
+            inputs=inputs, format_version=declared.format_version))
     if verbose:
         print(f"{entry.name}/{declared.name}: metadata written to {prepared.metadata_file}")
     return entry.open(prepared)
@@ -93,6 +95,8 @@ def _stale(entry: DatasetEntry, task: Task, record: PreparedTask | None, data_di
         return "options changed: " + ", ".join(
             f"{k} {record.parameters.get(k)!r} -> {wanted[k]!r}" for k in changed)
     if entry.inputs is not None and entry.inputs(data_dir, options) != record.inputs:
+        if not record.inputs:
+            return "no stamp of its input files was recorded (prepared by an older imagesets)"
         return f"the files in {data_dir} changed since it was prepared"
     return None
 
@@ -141,12 +145,17 @@ def remove(name: str, task: str | None = None, delete_data: bool = False,
 
 def download(name: str, data_dir: PathLike | None = None, verbose: bool = True,
              home: PathLike | None = None, **options: Any) -> Path:
-    """Download a downloadable dataset's files into ``data_dir`` and remember where they are."""
+    """Download a downloadable dataset's files into ``data_dir`` and remember where they are.
+
+    ``workers=N`` (CLI ``--workers``) downloads N files at once (``n_jobs``, the published
+    spelling, is accepted too)."""
     entry = get_entry(name)
     if entry.download is None:
         raise ImagesetsError(f"'{entry.name}' cannot be downloaded by imagesets.\n{entry.setup}")
     registry = Registry(home)
     folder = _resolve_data_dir(entry.name, data_dir, registry)
+    if "workers" in options:
+        options["n_jobs"] = options.pop("workers")
     result = entry.download(folder, verbose=verbose, **options)
     registry.set_data_dir(entry.name, folder)
     return Path(result) if result is not None else folder

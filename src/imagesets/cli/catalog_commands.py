@@ -7,7 +7,7 @@ import json
 import textwrap
 
 from .. import api
-from ..catalog import Option, entries, get_entry
+from ..catalog import DatasetEntry, Option, entries, get_entry
 from ..tables import format_pairs, format_table
 
 
@@ -35,21 +35,27 @@ def _notes(option: Option) -> str:
     return f" [{'; '.join(notes)}]" if notes else ""
 
 
-def options_epilog(width: int = 92) -> str:
-    """Each dataset's tasks and their options, as ``prepare --help`` lists them."""
+def task_option_lines(entry: DatasetEntry, width: int = 92) -> list[str]:
+    """One dataset's tasks and each task's options, as ``prepare --help`` and ``info`` list them."""
+    lines = []
+    for task in entry.tasks:
+        star = "*" if task.name == entry.default_task else ""
+        lines.append(textwrap.fill(f"--task {task.name}{star}: {task.description}", width,
+                                   initial_indent="    ", subsequent_indent="      "))
+        for option in task.options:
+            lines.append(textwrap.fill(
+                f"{_usage(option):<22} {option.help}{_notes(option)}", width,
+                initial_indent="      ", subsequent_indent=" " * 29))
+        if not task.options:
+            lines.append("      (no options)")
+    return lines
+
+
+def options_epilog() -> str:
+    """Every dataset's tasks and their options (the end of ``prepare --help``)."""
     lines = ["datasets, their tasks (* = default) and options:"]
     for entry in entries():
-        lines.append(f"  {entry.name}")
-        for task in entry.tasks:
-            star = "*" if task.name == entry.default_task else ""
-            lines.append(textwrap.fill(f"--task {task.name}{star}: {task.description}", width,
-                                       initial_indent="    ", subsequent_indent="      "))
-            for option in task.options:
-                lines.append(textwrap.fill(
-                    f"{_usage(option):<22} {option.help}{_notes(option)}", width,
-                    initial_indent="      ", subsequent_indent=" " * 29))
-            if not task.options:
-                lines.append("      (no options)")
+        lines += [f"  {entry.name}", *task_option_lines(entry)]
     return "\n".join(lines)
 
 
@@ -116,9 +122,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     dataset_argument(p)
     p.add_argument("--data-dir", default=None, help="where to put the files (remembered)")
     p.add_argument("--what", nargs="+", default=None, help="which parts to download")
-    p.add_argument("--workers", dest="n_jobs", type=int, default=None,
-                   help="files downloaded in parallel")
-    p.add_argument("--n-jobs", dest="n_jobs", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--workers", type=int, default=None, help="files downloaded in parallel")
+    p.add_argument("--n-jobs", dest="workers", type=int, help=argparse.SUPPRESS)
     p.add_argument("--endpoint", default=None, help="mirror / endpoint URL override")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=run_download)
@@ -150,10 +155,14 @@ def run_info(args: argparse.Namespace) -> int:
     print(format_table([{"task": t, "default": "*" if t == summary["default_task"] else "",
                          "prepared": "yes" if t in summary["prepared"] else "",
                          "description": d} for t, d in summary["tasks"].items()]))
+    print(f"\nOptions (imagesets prepare {summary['name']} --task TASK ...; * = default task):")
+    print("\n".join(task_option_lines(get_entry(args.name))))
     if summary["prepared"]:
         print("\nPrepared:")
         print(format_table([{"task": t, "metadata_file": r["metadata_file"],
-                             "created": r["created"]} for t, r in summary["prepared"].items()]))
+                             "created": r["created"],
+                             "parameters": json.dumps(r["parameters"], sort_keys=True)}
+                            for t, r in summary["prepared"].items()]))
     print("\nSetup:\n" + summary["setup"])
     return 0
 
@@ -179,7 +188,7 @@ def run_remove(args: argparse.Namespace) -> int:
 
 
 def run_download(args: argparse.Namespace) -> int:
-    options = {k: v for k, v in (("what", args.what), ("n_jobs", args.n_jobs),
+    options = {k: v for k, v in (("what", args.what), ("workers", args.workers),
                                  ("endpoint", args.endpoint)) if v is not None}
     folder = api.download(args.name, data_dir=args.data_dir, verbose=not args.quiet,
                           home=args.home, **options)
