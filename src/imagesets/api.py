@@ -65,6 +65,9 @@ def _build(name: str, task: str | None, data_dir: PathLike | None, verbose: bool
     return entry.open(prepared)
 
 
+_MISSING = object()
+
+
 def _stale(entry: DatasetEntry, task: Task, record: PreparedTask | None, data_dir: Path,
            options: dict[str, Any]) -> str | None:
     """Why the prepared ``record`` cannot be reused (None when it can), checked on every load.
@@ -99,9 +102,6 @@ def _stale(entry: DatasetEntry, task: Task, record: PreparedTask | None, data_di
             return "no stamp of its input files was recorded (prepared by an older imagesets)"
         return f"the files in {data_dir} changed since it was prepared"
     return None
-
-
-_MISSING = object()
 
 
 def load(name: str, task: str | None = None, data_dir: PathLike | None = None,

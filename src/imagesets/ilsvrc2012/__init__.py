@@ -37,7 +37,7 @@ LOC_synset_mapping.txt works as it is. Then run:
 def _prepare(request: PrepareRequest) -> PreparedTask:
     if request.task == "raw256":
         return prepare_raw256(request)
-    sets = tuple(request.options["sets"])
+    sets = tuple(request.options.get("sets") or SETS)
     output = request.metadata_dir / f"{request.task}.h5"
     scanned = build_classification_metadata(request.data_dir, output, sets=sets,
                                             verbose=request.verbose)
