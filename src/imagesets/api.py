@@ -11,6 +11,7 @@ from typing import Any
 from .catalog import PreparedTask, PrepareRequest, Registry, entries, get_entry
 from .downloads.manifest import MANIFEST_NAME, DownloadManifest
 from .errors import ImagesetsError, NotFoundError
+from .fsutil import remove_stale_temps
 
 PathLike = str | os.PathLike
 
@@ -30,6 +31,7 @@ def _build(name: str, task: str, data_dir: PathLike | None, verbose: bool, regis
     entry.check_options(task, options)
     folder = _resolve_data_dir(entry.name, data_dir, registry)
     with registry.task_lock(entry.name, task):
+        remove_stale_temps(registry.metadata_dir(entry.name), task)
         if reuse:
             current = registry.get(entry.name, task)
             if _reusable(current, folder, options):

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..contract import INFO_KEYS
 from ..catalog import DatasetEntry, PreparedTask, PrepareRequest, Task, register
+from ..contract import INFO_KEYS
 from ..errors import InvalidDataError, NotFoundError
 from ..fsutil import atomic_write_text
 from .download import REPO_ID, download_panocaps
