@@ -118,7 +118,8 @@ def run_prepare(args: argparse.Namespace) -> int:
 def _confirm_deletion(files: list[Path], yes: bool) -> bool:
     """List what --delete-data deletes; ask on a terminal unless --yes; refuse otherwise."""
     total = sum(f.stat().st_size for f in files)
-    print(f"--delete-data deletes {len(files)} downloaded file(s), {total / 1e6:,.1f} MB:")
+    size = f"{total / 1e6:,.1f} MB" if total >= 100_000 else f"{total / 1e3:,.1f} kB"
+    print(f"--delete-data deletes {len(files)} downloaded file(s), {size}:")
     for path in files:
         print(f"  {path}")
     if yes:
