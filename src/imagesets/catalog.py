@@ -23,11 +23,7 @@ HOME_ENV = "IMAGESETS_HOME"
 REGISTRY_VERSION = 1
 
 
-def data_home(home: str | os.PathLike | None = None) -> Path:
-    """The per-user data home: ``home`` if given, else ``$IMAGESETS_HOME``, else platformdirs.
-
-    A path that exists but is not a folder is refused, naming where it came from.
-    """
+def _home_and_source(home: str | os.PathLike | None) -> tuple[Path, str]:
     source = "the home argument (CLI: --home)"
     if home is None:
         home, source = os.environ.get(HOME_ENV), f"${HOME_ENV}"
@@ -36,12 +32,12 @@ def data_home(home: str | os.PathLike | None = None) -> Path:
 
         home = platformdirs.user_data_dir("imagesets", appauthor=False)
         source = "the platform's user data folder"
-    path = Path(home).expanduser().resolve()
-    if path.exists() and not path.is_dir():
-        raise InvalidDataError(f"the imagesets data home {path} (from {source}) is a file, not "
-                               f"a folder; point {source} at a folder (it is created if "
-                               "missing)")
-    return path
+    return Path(home).expanduser().resolve(), source
+
+
+def data_home(home: str | os.PathLike | None = None) -> Path:
+    """The per-user data home: ``home`` if given, else ``$IMAGESETS_HOME``, else platformdirs."""
+    return _home_and_source(home)[0]
 
 
 @dataclass(frozen=True)
@@ -201,7 +197,11 @@ class Registry:
     """
 
     def __init__(self, home: str | os.PathLike | None = None) -> None:
-        self.home = data_home(home)
+        self.home, source = _home_and_source(home)
+        if self.home.exists() and not self.home.is_dir():
+            raise InvalidDataError(f"the imagesets data home {self.home} (from {source}) is a "
+                                   f"file, not a folder; point {source} at a folder (it is "
+                                   "created if missing)")
         self.path = self.home / "registry.json"
         self._lock_path = self.home / "registry.json.lock"
 
