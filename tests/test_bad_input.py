@@ -83,6 +83,13 @@ def test_kaggle_solution_with_bom_or_without_header(tmp_path: Path, rewrite):
     assert_matches(scanned, tree)
 
 
+def test_kaggle_synset_mapping_with_bom(tmp_path: Path):
+    tree = make_kaggle_tree(tmp_path)
+    mapping = tmp_path / "LOC_synset_mapping.txt"
+    mapping.write_bytes(b"\xef\xbb\xbf" + mapping.read_bytes())
+    assert_matches(imagesets.ilsvrc2012.scan_ilsvrc2012(tmp_path, verbose=False), tree)
+
+
 def test_kaggle_solution_that_is_not_one(tmp_path: Path, capsys: pytest.CaptureFixture,
                                          imagesets_home: Path):
     _kaggle_with(tmp_path, lambda data: b"id;label\n1;cat\n")

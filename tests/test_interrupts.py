@@ -110,6 +110,30 @@ def test_prepare_interrupted_at_varied_moments_exits_130_with_nothing_registered
     assert interrupted >= 2
 
 
+def test_builds_killed_at_varied_moments_leave_no_file_that_looks_finished(
+        tmp_path: Path, imagesets_home: Path):
+    tree = make_tree(tmp_path / "data", train_counts={s.wnid: 40 for s in SYNSETS[:60]},
+                     val_count=300)
+    write_devkit_files(tree)
+    env = {**os.environ, "IMAGESETS_HOME": str(imagesets_home)}
+    final = imagesets_home / "ilsvrc2012" / "classification.h5"
+    for delay in (0.5, 0.8, 1.1, 1.4, 1.8):
+        process = subprocess.Popen([command(), "prepare", "ilsvrc2012", "--data-dir",
+                                    str(tree.root), "--force", "--quiet"], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.kill()
+        process.wait(timeout=60)
+        if final.exists():                              # under its final name: complete
+            with h5py.File(final, "r") as h5:
+                assert sorted(h5) == ["train", "val"] and len(h5["val/object_ids"]) == 300
+            final.unlink()
+        Registry(imagesets_home).remove("ilsvrc2012")
+    loader = imagesets.load("ilsvrc2012", data_dir=tree.root, verbose=False)
+    assert len(loader["train"]) == 2400
+    assert not list((imagesets_home / "ilsvrc2012").glob(".*.tmp"))
+
+
 def test_a_killed_build_leaves_temp_files_that_the_next_run_removes(tmp_path: Path,
                                                                    imagesets_home: Path):
     tree = make_tree(tmp_path / "data")
