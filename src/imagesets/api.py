@@ -110,9 +110,8 @@ def downloaded_files(name: str, home: PathLike | None = None) -> list[Path]:
         raise ImagesetsError(f"not deleting data in {folder}: imagesets downloaded nothing "
                              f"there (no {manifest.path.name}), so its files are yours")
     root = folder.resolve()
-    files = [folder / rel for rel in sorted(recorded)
-             if (folder / rel).is_file() and (folder / rel).resolve().is_relative_to(root)]
-    return files
+    return [folder / rel for rel in sorted(recorded)
+            if (folder / rel).is_file() and (folder / rel).resolve().is_relative_to(root)]
 
 
 def _delete_downloaded(folder: Path, files: list[Path]) -> None:
