@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,9 @@ from .catalog import (
     entries,
     get_entry,
 )
+from .downloads.manifest import MANIFEST_NAME, DownloadManifest
 from .errors import ImagesetsError, InvalidDataError, NotFoundError
+from .fsutil import deferred_interrupts, remove_stale_temps
 from .store import stored_format_version
 
 PathLike = str | os.PathLike
@@ -48,6 +51,7 @@ def _build(name: str, task: str | None, data_dir: PathLike | None, verbose: bool
     if not force and _stale(entry, declared, record, folder, effective) is None:
         return entry.open(record)
     with registry.task_lock(entry.name, declared.name):
+        remove_stale_temps(registry.metadata_dir(entry.name), declared.name)
         record = registry.get(entry.name, declared.name)
         reason = "--force" if force else _stale(entry, declared, record, folder, effective)
         if reason is None:
@@ -57,11 +61,13 @@ def _build(name: str, task: str | None, data_dir: PathLike | None, verbose: bool
         inputs = entry.inputs(folder, effective) if entry.inputs else ""
         request = PrepareRequest(entry.name, declared.name, folder,
                                  registry.metadata_dir(entry.name), verbose, effective)
-        prepared = registry.record(replace(
-            entry.prepare(request), parameters=declared.output_parameters(effective),
-            inputs=inputs, format_version=declared.format_version))
-    if verbose:
-        print(f"{entry.name}/{declared.name}: metadata written to {prepared.metadata_file}")
+        built = replace(entry.prepare(request), parameters=declared.output_parameters(effective),
+                        inputs=inputs, format_version=declared.format_version)
+        with deferred_interrupts():  # registered ⇔ reported, even under Ctrl-C
+            prepared = registry.record(built)
+            if verbose:
+                print(f"{entry.name}/{declared.name}: metadata written to "
+                      f"{prepared.metadata_file}", flush=True)
     return entry.open(prepared)
 
 
@@ -124,22 +130,80 @@ def process(name: str, task: str | None = None, data_dir: PathLike | None = None
     return _build(name, task, data_dir, verbose, Registry(home), options, force=True)
 
 
+def downloaded_files(name: str, home: PathLike | None = None) -> list[Path]:
+    """The files imagesets downloaded for dataset ``name`` that are still in its data folder
+    (from the folder's download manifest): what ``remove(..., delete_data=True)`` deletes.
+
+    Raises an :class:`ImagesetsError` saying why when nothing may be deleted: the dataset is
+    not downloadable (the user provided its files), no data folder is known, or the folder
+    has no download manifest.
+    """
+    entry = get_entry(name)
+    if not entry.downloadable:
+        raise ImagesetsError(f"not deleting {entry.name}'s data: its files were provided by you "
+                             f"and imagesets cannot download them again; delete them yourself "
+                             f"if you mean to")
+    data_dir = Registry(home).data_dir(entry.name)
+    if data_dir is None:
+        raise NotFoundError(f"not deleting data: no data folder is known for {entry.name}")
+    folder = Path(data_dir)
+    manifest = DownloadManifest(folder)
+    recorded = manifest.read()
+    if not recorded:
+        raise ImagesetsError(f"not deleting data in {folder}: imagesets downloaded nothing "
+                             f"there (no {manifest.path.name}), so its files are yours")
+    root = folder.resolve()
+    return [folder / rel for rel in sorted(recorded)
+            if (folder / rel).is_file() and (folder / rel).resolve().is_relative_to(root)]
+
+
+def _delete_downloaded(folder: Path, files: list[Path]) -> None:
+    """Delete ``files``, forget manifest entries of files no longer there, drop folders this
+    left empty."""
+    manifest = DownloadManifest(folder)
+    for path in files:
+        path.unlink(missing_ok=True)
+    manifest.update({rel: None for rel in manifest.read() if not (folder / rel).is_file()})
+    if not manifest.read():
+        manifest.path.unlink(missing_ok=True)
+        (folder / f"{MANIFEST_NAME}.lock").unlink(missing_ok=True)
+    for parent in sorted({p for f in files for p in f.parents if folder in p.parents},
+                         key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            parent.rmdir()
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+
+
 def remove(name: str, task: str | None = None, delete_data: bool = False,
-           home: PathLike | None = None) -> list[PreparedTask]:
+           home: PathLike | None = None,
+           confirm: bool | Callable[[list[Path]], bool] = False) -> list[PreparedTask]:
     """Forget a task (or every task of a dataset) and delete its metadata files.
 
-    With ``delete_data=True`` the dataset's data directory is deleted too (only when the whole
-    dataset is removed).
+    With ``delete_data=True`` (whole dataset only) the files imagesets downloaded, as its
+    download manifest records them (:func:`downloaded_files`), are deleted too; nothing else
+    in the folder is touched. ``confirm`` must then be ``True`` or a function that gets the
+    files and returns whether to delete them; otherwise nothing is done.
     """
     entry = get_entry(name)
     registry = Registry(home)
     task = None if task is None else entry.resolve_task(task)
-    data_dir = registry.data_dir(entry.name)
+    if delete_data:
+        if task is not None:
+            raise ImagesetsError("delete_data removes a whole dataset's downloads; "
+                                 "leave out the task (CLI: --task)")
+        files = downloaded_files(entry.name, home)
+        approved = confirm(files) if callable(confirm) else confirm
+        if not approved:
+            raise ImagesetsError(f"nothing removed: deleting {len(files)} downloaded file(s) of "
+                                 f"{entry.name} was not confirmed (CLI: --yes; API: "
+                                 f"confirm=True)")
+        folder = Path(registry.data_dir(entry.name))
     removed = registry.remove(entry.name, task)
     for record in removed:
         Path(record.metadata_file).unlink(missing_ok=True)
-    if delete_data and task is None and data_dir:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    if delete_data:
+        _delete_downloaded(folder, files)
     return removed
 
 

@@ -23,15 +23,21 @@ HOME_ENV = "IMAGESETS_HOME"
 REGISTRY_VERSION = 1
 
 
-def data_home(home: str | os.PathLike | None = None) -> Path:
-    """The per-user data home: ``home`` if given, else ``$IMAGESETS_HOME``, else platformdirs."""
+def _home_and_source(home: str | os.PathLike | None) -> tuple[Path, str]:
+    source = "the home argument (CLI: --home)"
     if home is None:
-        home = os.environ.get(HOME_ENV)
+        home, source = os.environ.get(HOME_ENV), f"${HOME_ENV}"
     if not home:
         import platformdirs
 
         home = platformdirs.user_data_dir("imagesets", appauthor=False)
-    return Path(home).expanduser().resolve()
+        source = "the platform's user data folder"
+    return Path(home).expanduser().resolve(), source
+
+
+def data_home(home: str | os.PathLike | None = None) -> Path:
+    """The per-user data home: ``home`` if given, else ``$IMAGESETS_HOME``, else platformdirs."""
+    return _home_and_source(home)[0]
 
 
 OPTION_TYPES = (str, int, float, bool, Path)
@@ -265,6 +271,32 @@ def get_entry(name: str) -> DatasetEntry:
     return _ENTRIES[key]
 
 
+_RECORD_KEYS = frozenset(PreparedTask.__dataclass_fields__)
+_REQUIRED_KEYS = ("dataset", "task", "data_dir", "metadata_file")
+
+
+def _check_registry_shape(data: Any) -> None:
+    """Raise ValueError naming the first place where ``data`` is not a registry."""
+    if not isinstance(data, dict) or not isinstance(data.get("datasets"), dict):
+        raise ValueError("top level must be an object with a 'datasets' object")
+    for name, entry in data["datasets"].items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("tasks", {}), dict):
+            raise ValueError(f"datasets.{name} must be an object with a 'tasks' object")
+        if not isinstance(entry.get("data_dir", ""), (str, type(None))):
+            raise ValueError(f"datasets.{name}.data_dir must be a path string")
+        for task, record in entry.get("tasks", {}).items():
+            where = f"datasets.{name}.tasks.{task}"
+            if not isinstance(record, dict):
+                raise ValueError(f"{where} must be an object")
+            unknown = sorted(set(record) - _RECORD_KEYS)
+            missing = [k for k in _REQUIRED_KEYS if not isinstance(record.get(k), str)]
+            if unknown or missing:
+                raise ValueError(f"{where} has unknown keys {unknown} or lacks the strings "
+                                 f"{missing}")
+            if not isinstance(record.get("parameters", {}), dict):
+                raise ValueError(f"{where}.parameters must be an object")
+
+
 class Registry:
     """The JSON record of what was prepared where, in the data home.
 
@@ -273,7 +305,11 @@ class Registry:
     """
 
     def __init__(self, home: str | os.PathLike | None = None) -> None:
-        self.home = data_home(home)
+        self.home, source = _home_and_source(home)
+        if self.home.exists() and not self.home.is_dir():
+            raise InvalidDataError(f"the imagesets data home {self.home} (from {source}) is a "
+                                   f"file, not a folder; point {source} at a folder (it is "
+                                   "created if missing)")
         self.path = self.home / "registry.json"
         self._lock_path = self.home / "registry.json.lock"
 
@@ -293,14 +329,13 @@ class Registry:
     def read(self) -> dict[str, Any]:
         """The registry's content (an empty registry if the file does not exist yet)."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return {"version": REGISTRY_VERSION, "datasets": {}}
         try:
-            data = json.loads(text)
-            if not isinstance(data, dict) or not isinstance(data.get("datasets"), dict):
-                raise ValueError("top level must be an object with a 'datasets' object")
-        except ValueError as exc:
+            data = json.loads(raw.decode("utf-8"))
+            _check_registry_shape(data)
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
             raise InvalidDataError(
                 f"the imagesets registry {self.path} cannot be parsed ({exc}). Fix it by hand, "
                 f"or move it aside to reset it (prepared datasets must then be prepared again): "

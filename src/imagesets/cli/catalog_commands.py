@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import sys
 import textwrap
+from pathlib import Path
 
 from .. import api
 from ..catalog import DatasetEntry, Option, entries, get_entry
+from ..errors import ImagesetsError
 from ..tables import format_pairs, format_table
 
 
@@ -115,7 +119,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     dataset_argument(p)
     p.add_argument("--task", default=None)
     p.add_argument("--delete-data", action="store_true",
-                   help="also delete the dataset's data folder (whole dataset only)")
+                   help="also delete the files imagesets downloaded for it (whole dataset "
+                        "only; files you provided are never deleted)")
+    p.add_argument("--yes", action="store_true",
+                   help="with --delete-data: delete without asking")
     p.set_defaults(func=run_remove)
 
     p = commands.add_parser("download", help="download a dataset's files")
@@ -178,12 +185,31 @@ def run_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _confirm_deletion(files: list[Path], yes: bool) -> bool:
+    """List what --delete-data deletes; ask on a terminal unless --yes; refuse otherwise."""
+    total = sum(f.stat().st_size for f in files)
+    size = f"{total / 1e6:,.1f} MB" if total >= 100_000 else f"{total / 1e3:,.1f} kB"
+    print(f"--delete-data deletes {len(files)} downloaded file(s), {size}:")
+    for path in files:
+        print(f"  {path}")
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise ImagesetsError("not deleting: no terminal to ask on; rerun with --yes to delete "
+                             "the files listed above")
+    return input("Delete them? [y/N] ").strip().lower() in ("y", "yes")
+
+
 def run_remove(args: argparse.Namespace) -> int:
-    removed = api.remove(args.name, task=args.task, delete_data=args.delete_data, home=args.home)
+    confirm = functools.partial(_confirm_deletion, yes=args.yes)
+    removed = api.remove(args.name, task=args.task, delete_data=args.delete_data,
+                         home=args.home, confirm=confirm)
     if not removed:
         print(f"nothing prepared for {args.name}")
     for record in removed:
         print(f"removed {record.dataset}/{record.task} ({record.metadata_file})")
+    if args.delete_data:
+        print("deleted the files listed above; other files were left in place")
     return 0
 
 

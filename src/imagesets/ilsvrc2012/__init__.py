@@ -65,7 +65,8 @@ RAW256_OPTIONS = (
 
 
 def _open(prepared: PreparedTask) -> Ilsvrc2012Loader:
-    return Ilsvrc2012Loader(prepared.metadata_file, NAME, prepared.task, Path(prepared.data_dir))
+    return Ilsvrc2012Loader(prepared.metadata_file, NAME, prepared.task, Path(prepared.data_dir),
+                            ENTRY.license)
 
 
 ENTRY = register(DatasetEntry(

@@ -20,7 +20,7 @@ from .config import dataset_initialize, get_data_dir, set_data_dir
 from .layout import MODELS, STIMULI_DIR
 
 if TYPE_CHECKING:
-    from .stimuli import Stimuli
+    from .dataset import LaionFmriDataset
 
 # The data classes pull in pandas and h5py; they load on first use, so `import imagesets` (and
 # every CLI command) stays fast.
@@ -83,10 +83,10 @@ def _prepare(request: PrepareRequest) -> PreparedTask:
                         stat_stamp(files))
 
 
-def _open(prepared: PreparedTask) -> Stimuli:
-    from .stimuli import Stimuli
+def _open(prepared: PreparedTask) -> LaionFmriDataset:
+    from .dataset import LaionFmriDataset
 
-    return Stimuli(prepared.data_dir)
+    return LaionFmriDataset(prepared.data_dir, ENTRY.license)
 
 
 def _download(folder: Path, **options: Any) -> Any:

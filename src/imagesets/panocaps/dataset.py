@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..catalog import DatasetEntry, Option, PreparedTask, PrepareRequest, Task, register
+from ..contract import INFO_KEYS
 from ..errors import InvalidDataError, NotFoundError
 from ..fsutil import atomic_write_text, stat_stamp
 from .download import REPO_ID, download_panocaps
@@ -49,7 +50,11 @@ IMAGES_DIR/<file_name> exists for each image (`imagesets validate panocaps --dat
 
 
 class PanoCapsDataset:
-    """The prepared PanoCaps folder: ``.sets`` (splits), ``ds[split]``, ``.info()``."""
+    """The prepared PanoCaps folder as a :class:`~imagesets.contract.Dataset`: ``.sets``
+    (splits), ``ds[split]``, ``.info()``."""
+
+    name = NAME
+    task = TASK
 
     def __init__(self, root: str | os.PathLike, sets: tuple[str, ...] | None = None,
                  images_dir: str | os.PathLike | None = None,
@@ -74,13 +79,31 @@ class PanoCapsDataset:
     def __iter__(self) -> Iterator[str]:
         return iter(self.sets)
 
+    def __contains__(self, split: object) -> bool:
+        return split in self.sets
+
+    def __len__(self) -> int:
+        return len(self.sets)
+
     def info(self) -> dict[str, Any]:
-        """Root, splits with image counts, license and homepage."""
+        """The contract's description (:data:`~imagesets.contract.INFO_KEYS`): splits with
+        image counts, the annotation files read, the license."""
         counts = {s: len(self._splits[s]) if s in self._splits else self._counts.get(s)
                   for s in self.sets}
-        return {"name": NAME, "task": TASK, "root": str(self.root),
-                "images_dir": None if self.images_dir is None else str(self.images_dir),
-                "sets": counts, "license": LICENSE, "homepage": HOMEPAGE}
+        files = [str(p) for s in self.sets for p in _split_files(self.root, s)]
+        values = {"name": NAME, "task": TASK, "sets": counts, "data_dir": str(self.root),
+                  "files": files, "license": LICENSE}
+        return {key: values[key] for key in INFO_KEYS}
+
+    def close(self) -> None:
+        """Drop the splits read so far (annotations are held in memory; no file stays open)."""
+        self._splits.clear()
+
+    def __enter__(self) -> PanoCapsDataset:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _split_files(root: Path, split: str) -> list[Path]:
