@@ -59,7 +59,8 @@ def test_boolean_mask_and_errors(loader):
     mask = np.zeros(20, dtype=bool)
     mask[[2, 7]] = True
     np.testing.assert_array_equal(loader["train"]["values"][mask][:, 0], [42, 147])
-    with pytest.raises(IndexError, match="out of range for 'train/values' \\(length 20\\)"):
+    with pytest.raises(IndexError, match="20 is out of range for 'train/values': valid indices "
+                                         "are -20..19"):
         loader["train"]["values"][[1, 20]]
     with pytest.raises(IndexError, match="out of range"):
         loader["train"]["values"][-21]
@@ -97,8 +98,12 @@ def test_records_and_dbcollection_calls(loader):
 
 
 def test_info_prints_a_table(loader, capsys):
-    rows = loader.info("train")
-    assert [r["field"] for r in rows] == ["names", "object_fields", "object_ids", "values"]
+    assert [r["field"] for r in loader.info_table("train")] == [
+        "names", "object_fields", "object_ids", "values"]
+    described = loader.info()
+    assert capsys.readouterr().out == ""
+    assert described["sets"] == {"test": 0, "train": 3}
+    assert loader.info("train") == described
     out = capsys.readouterr().out
     assert "toy / t" in out
     rows = [line.split() for line in out.splitlines()]

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .catalog import PreparedTask, PrepareRequest, Registry, entries, get_entry
-from .errors import ImagesetsError, NotFoundError
+from .catalog import (
+    DatasetEntry,
+    PreparedTask,
+    PrepareRequest,
+    Registry,
+    Task,
+    entries,
+    get_entry,
+)
+from .downloads.manifest import MANIFEST_NAME, DownloadManifest
+from .errors import ImagesetsError, InvalidDataError, NotFoundError
+from .fsutil import deferred_interrupts, remove_stale_temps
+from .store import stored_format_version
 
 PathLike = str | os.PathLike
 
@@ -22,39 +35,79 @@ def _resolve_data_dir(name: str, data_dir: PathLike | None, registry: Registry) 
     return Path(chosen).expanduser().resolve()
 
 
-def _build(name: str, task: str, data_dir: PathLike | None, verbose: bool, registry: Registry,
-           options: dict[str, Any], reuse: bool) -> Any:
+def _build(name: str, task: str | None, data_dir: PathLike | None, verbose: bool,
+           registry: Registry, options: dict[str, Any], force: bool) -> Any:
+    """Open the prepared task if it is still valid for these inputs and options; else build it.
+
+    A valid task opens without taking a lock (a read-only shared home works); a build runs
+    under the task's lock, which is checked again first, so two processes never build it twice.
+    """
     entry = get_entry(name)
-    entry.check_options(task, options)
+    declared = entry.get_task(task)
+    record = registry.get(entry.name, declared.name)
+    effective = declared.effective_options(entry.name, options,
+                                           record.parameters if record else None)
     folder = _resolve_data_dir(entry.name, data_dir, registry)
-    with registry.task_lock(entry.name, task):
-        if reuse:
-            current = registry.get(entry.name, task)
-            if _reusable(current, folder, options):
-                return entry.open(current)
-        request = PrepareRequest(entry.name, task, folder, registry.metadata_dir(entry.name),
-                                 verbose, options)
-        prepared = registry.record(entry.prepare(request))
-    if verbose:
-        print(f"{entry.name}/{task}: metadata written to {prepared.metadata_file}")
+    if not force and _stale(entry, declared, record, folder, effective) is None:
+        return entry.open(record)
+    with registry.task_lock(entry.name, declared.name):
+        remove_stale_temps(registry.metadata_dir(entry.name), declared.name)
+        record = registry.get(entry.name, declared.name)
+        reason = "--force" if force else _stale(entry, declared, record, folder, effective)
+        if reason is None:
+            return entry.open(record)
+        if verbose and record is not None and not force:
+            print(f"{entry.name}/{declared.name}: rebuilding: {reason}")
+        inputs = entry.inputs(folder, effective) if entry.inputs else ""
+        request = PrepareRequest(entry.name, declared.name, folder,
+                                 registry.metadata_dir(entry.name), verbose, effective)
+        built = replace(entry.prepare(request), parameters=declared.output_parameters(effective),
+                        inputs=inputs, format_version=declared.format_version)
+        with deferred_interrupts():  # registered ⇔ reported, even under Ctrl-C
+            prepared = registry.record(built)
+            if verbose:
+                print(f"{entry.name}/{declared.name}: metadata written to "
+                      f"{prepared.metadata_file}", flush=True)
     return entry.open(prepared)
 
 
-def _reusable(record: PreparedTask | None, data_dir: Path | None, options: dict[str, Any]) -> bool:
-    return (record is not None and Path(record.metadata_file).exists()
-            and (data_dir is None or Path(record.data_dir) == data_dir)
-            and all(record.parameters.get(k) == v for k, v in options.items()))
+_MISSING = object()
 
 
-def _plain(value: Any) -> Any:
-    """An option as the registry's JSON stores it (paths as strings, tuples as lists)."""
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    return list(value) if isinstance(value, tuple) else value
+def _stale(entry: DatasetEntry, task: Task, record: PreparedTask | None, data_dir: Path,
+           options: dict[str, Any]) -> str | None:
+    """Why the prepared ``record`` cannot be reused (None when it can), checked on every load.
 
-
-def _plain_options(options: dict[str, Any]) -> dict[str, Any]:
-    return {key: _plain(value) for key, value in options.items()}
+    The format version is the metadata file's own (HDF5 attribute) or, for files that do not
+    record one, the registry's. A file written by a newer imagesets is refused, not overwritten.
+    """
+    if record is None:
+        return "not prepared yet"
+    version = stored_format_version(record.metadata_file)
+    version = record.format_version if version is None else version
+    if version > task.format_version:
+        raise InvalidDataError(
+            f"{record.metadata_file} was written by a newer imagesets (format {version}; this "
+            f"one reads format {task.format_version}): upgrade imagesets (pip install -U "
+            f"imagesets), or rebuild it for this version with `imagesets prepare {entry.name} "
+            f"--task {task.name} --force` (the newer version will then rebuild it in turn)")
+    if not Path(record.metadata_file).exists():
+        return f"its metadata file {record.metadata_file} is missing"
+    if version < task.format_version:
+        return (f"its metadata file has format {version}, this imagesets writes format "
+                f"{task.format_version}")
+    if Path(record.data_dir) != data_dir:
+        return f"the data dir changed from {record.data_dir} to {data_dir}"
+    wanted = task.output_parameters(options)
+    changed = [k for k, v in wanted.items() if record.parameters.get(k, _MISSING) != v]
+    if changed:
+        return "options changed: " + ", ".join(
+            f"{k} {record.parameters.get(k)!r} -> {wanted[k]!r}" for k in changed)
+    if entry.inputs is not None and entry.inputs(data_dir, options) != record.inputs:
+        if not record.inputs:
+            return "no stamp of its input files was recorded (prepared by an older imagesets)"
+        return f"the files in {data_dir} changed since it was prepared"
+    return None
 
 
 def load(name: str, task: str | None = None, data_dir: PathLike | None = None,
@@ -63,53 +116,110 @@ def load(name: str, task: str | None = None, data_dir: PathLike | None = None,
 
     ``data_dir`` is where the dataset's files are (remembered after the first call); ``home``
     overrides the data home (default ``$IMAGESETS_HOME`` or the platform's user data folder).
+    Options left out take their declared defaults (`imagesets prepare --help` lists them).
+    The task is rebuilt, saying why, when its input files changed (a cheap check of folder and
+    file stats on every call), when an option that changes the output differs from the
+    recorded one, or when its metadata file has an older format.
     """
-    entry = get_entry(name)
-    task = entry.resolve_task(task)
-    registry = Registry(home)
-    folder = None if data_dir is None else Path(data_dir).expanduser().resolve()
-    record = registry.get(entry.name, task)
-    options = _plain_options(options)
-    if _reusable(record, folder, options):
-        return entry.open(record)
-    return _build(entry.name, task, data_dir, verbose, registry, options, reuse=True)
+    return _build(name, task, data_dir, verbose, Registry(home), options, force=False)
 
 
 def process(name: str, task: str | None = None, data_dir: PathLike | None = None,
             verbose: bool = True, home: PathLike | None = None, **options: Any) -> Any:
-    """Rebuild a task's metadata from the data directory, then open it."""
+    """Rebuild a task's metadata from the data directory, then open it (CLI: ``--force``)."""
+    return _build(name, task, data_dir, verbose, Registry(home), options, force=True)
+
+
+def downloaded_files(name: str, home: PathLike | None = None) -> list[Path]:
+    """The files imagesets downloaded for dataset ``name`` that are still in its data folder
+    (from the folder's download manifest): what ``remove(..., delete_data=True)`` deletes.
+
+    Raises an :class:`ImagesetsError` saying why when nothing may be deleted: the dataset is
+    not downloadable (the user provided its files), no data folder is known, or the folder
+    has no download manifest.
+    """
     entry = get_entry(name)
-    return _build(entry.name, entry.resolve_task(task), data_dir, verbose, Registry(home),
-                  _plain_options(options), reuse=False)
+    if not entry.downloadable:
+        raise ImagesetsError(f"not deleting {entry.name}'s data: its files were provided by you "
+                             f"and imagesets cannot download them again; delete them yourself "
+                             f"if you mean to")
+    data_dir = Registry(home).data_dir(entry.name)
+    if data_dir is None:
+        raise NotFoundError(f"not deleting data: no data folder is known for {entry.name}")
+    folder = Path(data_dir)
+    manifest = DownloadManifest(folder)
+    recorded = manifest.read()
+    if not recorded:
+        raise ImagesetsError(f"not deleting data in {folder}: imagesets downloaded nothing "
+                             f"there (no {manifest.path.name}), so its files are yours")
+    root = folder.resolve()
+    return [folder / rel for rel in sorted(recorded)
+            if (folder / rel).is_file() and (folder / rel).resolve().is_relative_to(root)]
+
+
+def _delete_downloaded(folder: Path, files: list[Path]) -> None:
+    """Delete ``files``, forget manifest entries of files no longer there, drop folders this
+    left empty."""
+    manifest = DownloadManifest(folder)
+    for path in files:
+        path.unlink(missing_ok=True)
+    manifest.update({rel: None for rel in manifest.read() if not (folder / rel).is_file()})
+    if not manifest.read():
+        manifest.path.unlink(missing_ok=True)
+        (folder / f"{MANIFEST_NAME}.lock").unlink(missing_ok=True)
+    for parent in sorted({p for f in files for p in f.parents if folder in p.parents},
+                         key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            parent.rmdir()
+    with contextlib.suppress(OSError):
+        folder.rmdir()
 
 
 def remove(name: str, task: str | None = None, delete_data: bool = False,
-           home: PathLike | None = None) -> list[PreparedTask]:
+           home: PathLike | None = None,
+           confirm: bool | Callable[[list[Path]], bool] = False) -> list[PreparedTask]:
     """Forget a task (or every task of a dataset) and delete its metadata files.
 
-    With ``delete_data=True`` the dataset's data directory is deleted too (only when the whole
-    dataset is removed).
+    With ``delete_data=True`` (whole dataset only) the files imagesets downloaded, as its
+    download manifest records them (:func:`downloaded_files`), are deleted too; nothing else
+    in the folder is touched. ``confirm`` must then be ``True`` or a function that gets the
+    files and returns whether to delete them; otherwise nothing is done.
     """
     entry = get_entry(name)
     registry = Registry(home)
     task = None if task is None else entry.resolve_task(task)
-    data_dir = registry.data_dir(entry.name)
+    if delete_data:
+        if task is not None:
+            raise ImagesetsError("delete_data removes a whole dataset's downloads; "
+                                 "leave out the task (CLI: --task)")
+        files = downloaded_files(entry.name, home)
+        approved = confirm(files) if callable(confirm) else confirm
+        if not approved:
+            raise ImagesetsError(f"nothing removed: deleting {len(files)} downloaded file(s) of "
+                                 f"{entry.name} was not confirmed (CLI: --yes; API: "
+                                 f"confirm=True)")
+        folder = Path(registry.data_dir(entry.name))
     removed = registry.remove(entry.name, task)
     for record in removed:
         Path(record.metadata_file).unlink(missing_ok=True)
-    if delete_data and task is None and data_dir:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    if delete_data:
+        _delete_downloaded(folder, files)
     return removed
 
 
 def download(name: str, data_dir: PathLike | None = None, verbose: bool = True,
              home: PathLike | None = None, **options: Any) -> Path:
-    """Download a downloadable dataset's files into ``data_dir`` and remember where they are."""
+    """Download a downloadable dataset's files into ``data_dir`` and remember where they are.
+
+    ``workers=N`` (CLI ``--workers``) downloads N files at once (``n_jobs``, the published
+    spelling, is accepted too)."""
     entry = get_entry(name)
     if entry.download is None:
         raise ImagesetsError(f"'{entry.name}' cannot be downloaded by imagesets.\n{entry.setup}")
     registry = Registry(home)
     folder = _resolve_data_dir(entry.name, data_dir, registry)
+    if "workers" in options:
+        options["n_jobs"] = options.pop("workers")
     result = entry.download(folder, verbose=verbose, **options)
     registry.set_data_dir(entry.name, folder)
     return Path(result) if result is not None else folder

@@ -23,32 +23,144 @@ HOME_ENV = "IMAGESETS_HOME"
 REGISTRY_VERSION = 1
 
 
-def data_home(home: str | os.PathLike | None = None) -> Path:
-    """The per-user data home: ``home`` if given, else ``$IMAGESETS_HOME``, else platformdirs."""
+def _home_and_source(home: str | os.PathLike | None) -> tuple[Path, str]:
+    source = "the home argument (CLI: --home)"
     if home is None:
-        home = os.environ.get(HOME_ENV)
+        home, source = os.environ.get(HOME_ENV), f"${HOME_ENV}"
     if not home:
         import platformdirs
 
         home = platformdirs.user_data_dir("imagesets", appauthor=False)
-    return Path(home).expanduser().resolve()
+        source = "the platform's user data folder"
+    return Path(home).expanduser().resolve(), source
+
+
+def data_home(home: str | os.PathLike | None = None) -> Path:
+    """The per-user data home: ``home`` if given, else ``$IMAGESETS_HOME``, else platformdirs."""
+    return _home_and_source(home)[0]
+
+
+OPTION_TYPES = (str, int, float, bool, Path)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of a task, declared once; the CLI flags, ``--help``, the API's checks and the
+    recorded parameters are all built from it.
+
+    ``changes_output=False`` marks options that only say how to work (workers, engine): they
+    are never compared with a prepared task's parameters nor recorded. ``remembered=True``
+    marks options that describe files already written (an output folder, a JPEG quality):
+    like the data dir, left out they keep the value recorded last time, so a plain ``load()``
+    never redoes hours of work elsewhere; every other option left out takes its ``default``.
+    ``type=Path`` values are stored as absolute path strings; ``multiple`` options take a list
+    (``--sets train val``).
+    """
+
+    name: str
+    help: str
+    type: type = str
+    default: Any = None
+    choices: tuple[Any, ...] = ()
+    multiple: bool = False
+    changes_output: bool = True
+    remembered: bool = False
+    minimum: float | None = None
+    flag: str = ""
+    aliases: tuple[str, ...] = ()
+    metavar: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.type not in OPTION_TYPES:
+            raise TypeError(f"option {self.name}: type must be one of {OPTION_TYPES}")
+
+    @property
+    def cli_flag(self) -> str:
+        """The command-line flag: ``flag`` if declared, else ``--`` + name with dashes."""
+        return self.flag or "--" + self.name.replace("_", "-")
+
+    def value(self, given: Any) -> Any:
+        """``given`` checked against the declaration and turned into its JSON form."""
+        if given is None:
+            return None
+        if self.multiple:
+            items = [given] if isinstance(given, (str, os.PathLike)) else given
+            if not isinstance(items, (list, tuple)) or not items:
+                raise InvalidDataError(f"option {self.name} takes a non-empty list, got "
+                                       f"{given!r}")
+            return [self._one(item) for item in items]
+        return self._one(given)
+
+    def _one(self, given: Any) -> Any:
+        kind = self.type
+        if kind is Path and isinstance(given, (str, os.PathLike)):
+            value: Any = os.fspath(Path(given).expanduser().resolve())
+        elif kind is float and isinstance(given, int) and not isinstance(given, bool):
+            value = float(given)
+        elif isinstance(given, kind) and not (kind is int and isinstance(given, bool)):
+            value = given
+        else:
+            raise InvalidDataError(f"option {self.name} takes a {kind.__name__}"
+                                   f"{' list' if self.multiple else ''}, got {given!r}")
+        if self.choices and value not in self.choices:
+            raise InvalidDataError(f"option {self.name} must be one of "
+                                   f"{', '.join(map(str, self.choices))}, got {given!r}")
+        if self.minimum is not None and value < self.minimum:
+            raise InvalidDataError(f"option {self.name} must be at least "
+                                   f"{self.minimum:g}, got {given!r}")
+        return value
 
 
 @dataclass(frozen=True)
 class Task:
-    """One way of preparing a dataset (e.g. ``classification``) and the options it takes."""
+    """One way of preparing a dataset (e.g. ``classification``) and the options it takes.
+
+    ``format_version`` is the version of the metadata file this imagesets writes for the task:
+    files recorded with an older one are rebuilt, a newer one is refused.
+    """
 
     name: str
     description: str
-    options: tuple[str, ...] = ()
+    options: tuple[Option, ...] = ()
+    format_version: int = 1
+
+    @property
+    def option_names(self) -> list[str]:
+        return [o.name for o in self.options]
+
+    def option(self, name: str) -> Option:
+        return next(o for o in self.options if o.name == name)
+
+    def effective_options(self, dataset: str, given: Mapping[str, Any],
+                          recorded: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Every option's value for a build: given ones checked, remembered ones left out
+        taken from ``recorded``, the others their default. Unknown names are refused."""
+        unknown = sorted(set(given) - set(self.option_names))
+        if unknown:
+            raise NotFoundError(
+                f"{dataset}/{self.name} does not take the option(s) {', '.join(unknown)}; it "
+                f"takes: {', '.join(self.option_names) or 'no options'}")
+        values = {}
+        for option in self.options:
+            if option.name in given and given[option.name] is not None:
+                values[option.name] = option.value(given[option.name])
+            elif option.remembered and recorded and option.name in recorded:
+                values[option.name] = recorded[option.name]
+            else:
+                values[option.name] = option.value(option.default)
+        return values
+
+    def output_parameters(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The values of the options that change the output: what a prepared task records."""
+        return {o.name: values.get(o.name) for o in self.options if o.changes_output}
 
 
 @dataclass(frozen=True)
 class PrepareRequest:
     """What a dataset's ``prepare`` gets: where the data is and where to put metadata.
 
-    ``options`` are already JSON values (paths as strings, tuples as lists), ready to be
-    recorded as the prepared task's ``parameters``.
+    ``options`` holds every option of the task with its effective value (declared default
+    where not given), as JSON values (paths as absolute strings, lists for ``multiple``).
     """
 
     dataset: str
@@ -70,6 +182,8 @@ class PreparedTask:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     fingerprint: str = ""
     created: str = ""
+    inputs: str = ""
+    format_version: int = 1
 
 
 @dataclass(frozen=True)
@@ -92,6 +206,7 @@ class DatasetEntry:
     prepare: Callable[[PrepareRequest], PreparedTask]
     open: Callable[[PreparedTask], Any]
     download: Callable[..., Any] | None = None
+    inputs: Callable[[Path, Mapping[str, Any]], str] | None = None
 
     @property
     def task_names(self) -> list[str]:
@@ -106,14 +221,10 @@ class DatasetEntry:
                                 f"{', '.join(self.task_names)} (default: {self.default_task})")
         return task
 
-    def check_options(self, task: str, options: Mapping[str, Any]) -> None:
-        """Refuse options the task does not take, naming those it does."""
-        known = next(t.options for t in self.tasks if t.name == task)
-        unknown = sorted(set(options) - set(known))
-        if unknown:
-            raise NotFoundError(
-                f"{self.name}/{task} does not take the option(s) {', '.join(unknown)}; it takes: "
-                f"{', '.join(known) or 'no options'}")
+    def get_task(self, task: str | None) -> Task:
+        """The :class:`Task` called ``task`` (the default if None)."""
+        name = self.resolve_task(task)
+        return next(t for t in self.tasks if t.name == name)
 
     def summary(self) -> dict[str, Any]:
         """The catalog entry as plain data (what ``imagesets info NAME`` prints)."""
@@ -125,6 +236,9 @@ class DatasetEntry:
             "size": self.size,
             "downloadable": self.downloadable,
             "tasks": {t.name: t.description for t in self.tasks},
+            "options": {t.name: {o.name: {"default": o.default, "help": o.help,
+                                          "changes_output": o.changes_output}
+                                 for o in t.options} for t in self.tasks},
             "default_task": self.default_task,
             "sets": list(self.sets),
             "fields": list(self.fields),
@@ -157,6 +271,32 @@ def get_entry(name: str) -> DatasetEntry:
     return _ENTRIES[key]
 
 
+_RECORD_KEYS = frozenset(PreparedTask.__dataclass_fields__)
+_REQUIRED_KEYS = ("dataset", "task", "data_dir", "metadata_file")
+
+
+def _check_registry_shape(data: Any) -> None:
+    """Raise ValueError naming the first place where ``data`` is not a registry."""
+    if not isinstance(data, dict) or not isinstance(data.get("datasets"), dict):
+        raise ValueError("top level must be an object with a 'datasets' object")
+    for name, entry in data["datasets"].items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("tasks", {}), dict):
+            raise ValueError(f"datasets.{name} must be an object with a 'tasks' object")
+        if not isinstance(entry.get("data_dir", ""), (str, type(None))):
+            raise ValueError(f"datasets.{name}.data_dir must be a path string")
+        for task, record in entry.get("tasks", {}).items():
+            where = f"datasets.{name}.tasks.{task}"
+            if not isinstance(record, dict):
+                raise ValueError(f"{where} must be an object")
+            unknown = sorted(set(record) - _RECORD_KEYS)
+            missing = [k for k in _REQUIRED_KEYS if not isinstance(record.get(k), str)]
+            if unknown or missing:
+                raise ValueError(f"{where} has unknown keys {unknown} or lacks the strings "
+                                 f"{missing}")
+            if not isinstance(record.get("parameters", {}), dict):
+                raise ValueError(f"{where}.parameters must be an object")
+
+
 class Registry:
     """The JSON record of what was prepared where, in the data home.
 
@@ -165,7 +305,11 @@ class Registry:
     """
 
     def __init__(self, home: str | os.PathLike | None = None) -> None:
-        self.home = data_home(home)
+        self.home, source = _home_and_source(home)
+        if self.home.exists() and not self.home.is_dir():
+            raise InvalidDataError(f"the imagesets data home {self.home} (from {source}) is a "
+                                   f"file, not a folder; point {source} at a folder (it is "
+                                   "created if missing)")
         self.path = self.home / "registry.json"
         self._lock_path = self.home / "registry.json.lock"
 
@@ -185,14 +329,13 @@ class Registry:
     def read(self) -> dict[str, Any]:
         """The registry's content (an empty registry if the file does not exist yet)."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return {"version": REGISTRY_VERSION, "datasets": {}}
         try:
-            data = json.loads(text)
-            if not isinstance(data, dict) or not isinstance(data.get("datasets"), dict):
-                raise ValueError("top level must be an object with a 'datasets' object")
-        except ValueError as exc:
+            data = json.loads(raw.decode("utf-8"))
+            _check_registry_shape(data)
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
             raise InvalidDataError(
                 f"the imagesets registry {self.path} cannot be parsed ({exc}). Fix it by hand, "
                 f"or move it aside to reset it (prepared datasets must then be prepared again): "

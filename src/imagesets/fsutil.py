@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import signal
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -35,13 +38,16 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     A crash or Ctrl-C therefore never leaves a half-written file under the final name.
     """
     path = Path(path)
-    tmp = temp_path_for(path)
+    tmp: Path | None = None
     try:
+        with deferred_interrupts():
+            tmp = temp_path_for(path)
         yield tmp
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
         raise
 
 
@@ -57,3 +63,54 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write UTF-8 ``text`` to ``path`` atomically."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def stat_stamp(paths: Iterable[str | os.PathLike]) -> str:
+    """A digest of each path's size and modification time (``-`` for a missing one).
+
+    The cheap input check run on every ``load()``: for a folder, its mtime changes whenever an
+    entry is added, removed or renamed in it.
+    """
+    digest = hashlib.sha256()
+    for path in paths:
+        try:
+            stat = os.stat(path)
+            digest.update(f"{os.fspath(path)}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+        except OSError:
+            digest.update(f"{os.fspath(path)}\t-\n".encode())
+    return digest.hexdigest()[:32]
+
+
+def remove_stale_temps(folder: str | os.PathLike, name: str) -> list[Path]:
+    """Delete the temp files a killed write of ``folder/name*`` left (``.{name}.*.tmp``).
+
+    Call it only while holding the lock that serialises writers of those files.
+    """
+    stale = sorted(Path(folder).glob(f".{name}.*.tmp"))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """Hold back Ctrl-C (SIGINT) inside the block and raise it when the block ends.
+
+    h5py releases objects through weakref callbacks, where a ``KeyboardInterrupt`` is printed
+    as "Exception ignored" and lost, so the write went on and finished as if nothing happened.
+    Raised after the block instead, it reaches the caller (and :func:`atomic_path`'s cleanup).
+    Outside the main thread signals cannot be handled; the block then runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received and previous is not signal.SIG_IGN:
+            if callable(previous):
+                previous(signal.SIGINT, None)
+            raise KeyboardInterrupt

@@ -352,10 +352,16 @@ def test_catalog_prepare_and_open(sample, tmp_path: Path, capsys: pytest.Capture
     from imagesets.cli.main import main
 
     assert main(["prepare", "laion_fmri", "--data-dir", str(sample.root), "--quiet"]) == 0
-    assert f"laion_fmri/stimuli ready (stimuli: {len(sample.names)})" in capsys.readouterr().out
-    stim = imagesets.load("laion_fmri", verbose=False)
-    assert stim.data_dir == sample.root and stim["stimuli"][0]["image_name"] == sample.names[0]
-    assert "task-images_desc-captions.csv" in stim.info()["files"]
+    assert (f"laion_fmri/stimuli ready (stimuli: {len(sample.names)}, {sample.subject}: "
+            in capsys.readouterr().out)
+    dataset = imagesets.load("laion_fmri", verbose=False)
+    assert dataset.data_dir == sample.root and dataset.stimuli.data_dir == sample.root
+    assert dataset["stimuli"][0]["image_name"] == sample.names[0]
+    assert dataset.sets == ("stimuli", sample.subject)
+    trials = dataset.subject(sample.subject).metadata
+    assert dataset[sample.subject].column("image_name") == trials["image_name"].tolist()
+    assert str(sample.root / "stimuli" / "task-images_desc-captions.csv") in \
+        dataset.info()["files"]
     prepared = json.loads(Path(imagesets.info("laion_fmri")["prepared"]["stimuli"]
                                ["metadata_file"]).read_text())
     assert prepared["files"]["task-images_metadata.csv"] > 0

@@ -128,9 +128,10 @@ def test_cli_download_then_load_through_the_catalog(bucket: str, sample, tmp_pat
     assert sorted(p.name for p in (target / "stimuli").iterdir()) == [
         "task-images_desc-captions.csv", "task-images_desc-segmentations.h5",
         "task-images_desc-segmentations_metadata.csv"]
-    stim = imagesets.load("laion_fmri", home=home, verbose=False)
+    dataset = imagesets.load("laion_fmri", home=home, verbose=False)
+    stim = dataset.stimuli
     assert isinstance(stim, Stimuli) and stim.data_dir == target.resolve()
-    assert len(stim["stimuli"]) == len(stim.captions.images()) == len(sample.names)
+    assert len(dataset["stimuli"]) == len(stim.captions.images()) == len(sample.names)
     assert stim.segmentations.nouns("shared_12rep_LAION_cluster_1003_i0.jpg")[:2] == [
         "fingers", "hand"]
     code = main(["--home", str(home), "download", "laion_fmri", "--what", "images",

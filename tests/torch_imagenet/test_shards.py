@@ -229,10 +229,22 @@ def test_corrupt_image_keeps_its_shard_unwritten_until_fixed_or_excluded(tmp_pat
     report = (tmp_path / "home" / "ilsvrc2012" / "raw256_failures.txt").read_text()
     assert report.startswith(f"{relpath}\tOSError: image file is truncated")
     prepare(tree, tmp_path / "home", "--exclude-corrupt")
-    ds = imagesets.load("ilsvrc2012", task="raw256", home=tmp_path / "home", verbose=False)
+    ds = imagesets.load("ilsvrc2012", task="raw256", home=tmp_path / "home", verbose=False,
+                        exclude_corrupt=True)
     assert list(ds.attributes["excluded_files"]) == [relpath]
-    index = json.loads((tree.root / "train_shards" / "train-shards.json").read_text())
+    index_file = tree.root / "train_shards" / "train-shards.json"
+    index = json.loads(index_file.read_text())
     assert index["num_samples"] == 5 == len(ds["train"])
+    still = prepare(tree, tmp_path / "home", check=False)  # not excluded any more: refused
+    assert still.returncode == 1 and relpath in still.stderr and not index_file.exists()
+    bad.write_bytes(jpeg())  # fixed: the shard that lacked it is rewritten, the others kept
+    before = shards_of(tree.root / "train_shards")
+    prepare(tree, tmp_path / "home")
+    after = shards_of(tree.root / "train_shards")
+    assert sum(before[name] != stamp for name, stamp in after.items()) == 1
+    fixed = imagesets.load("ilsvrc2012", task="raw256", home=tmp_path / "home", verbose=False)
+    assert fixed.attributes["excluded_files"] == {} and len(fixed["train"]) == 6
+    assert json.loads(index_file.read_text())["num_samples"] == 6
 
 
 def test_bad_shard_options_are_one_line_errors(tmp_path):
@@ -242,7 +254,7 @@ def test_bad_shard_options_are_one_line_errors(tmp_path):
     assert "shard size 'lots' is not a size" in done.stderr
     assert parse_size("1GB") == 10**9 and parse_size("2GiB") == 2 * 2**30
     assert parse_size(12345) == 12345
-    with pytest.raises(InvalidDataError, match="unknown raw256 format"):
+    with pytest.raises(InvalidDataError, match="format must be one of folders, shards"):
         imagesets.process("ilsvrc2012", task="raw256", data_dir=tree.root,
                           home=tmp_path / "h2", verbose=False, format="zip")
 

@@ -74,7 +74,21 @@ def classes_from_meta_mat(source: str | Path | io.BytesIO, name: str) -> ClassTa
     from scipy.io import loadmat
 
     try:
-        synsets = loadmat(source, squeeze_me=True)["synsets"]
+        content = loadmat(source, squeeze_me=True)
+    except Exception as exc:  # scipy raises many types for a damaged file
+        raise InvalidDataError(
+            f"cannot read the ILSVRC2012 devkit meta.mat at {name}: {exc}. Replace it with the "
+            "data/meta.mat of ILSVRC2012_devkit_t12.tar.gz, or delete it to use the class "
+            "list shipped with imagesets.") from exc
+    if "synsets" not in content:
+        held = ", ".join(k for k in content if not k.startswith("__")) or "nothing"
+        raise InvalidDataError(
+            f"{name} is a MATLAB file without the 'synsets' variable the ILSVRC2012 devkit's "
+            f"meta.mat has (it holds: {held}); replace it with data/meta.mat of "
+            "ILSVRC2012_devkit_t12.tar.gz, or delete it to use the class list shipped with "
+            "imagesets.")
+    try:
+        synsets = content["synsets"]
         names = synsets.dtype.names or ()
         missing = [f for f in ("ILSVRC2012_ID", "WNID", "words", "gloss") if f not in names]
         if missing:
@@ -112,7 +126,7 @@ def read_devkit_archive(path: Path) -> tuple[ClassTable, bytes | None]:
 
 def read_kaggle_synset_mapping(path: Path) -> list[str]:
     """Wnids listed in Kaggle's ``LOC_synset_mapping.txt`` (``n01440764 tench, Tinca tinca``)."""
-    wnids = [line.split(maxsplit=1)[0] for line in path.read_text("utf-8").splitlines()
+    wnids = [line.split(maxsplit=1)[0] for line in path.read_text("utf-8-sig").splitlines()
              if line.strip()]
     if len(wnids) != NUM_CLASSES or not all(WNID_PATTERN.match(w) for w in wnids):
         raise InvalidDataError(f"{path} should list 1000 lines 'n######## words'; found "

@@ -99,6 +99,20 @@ class Ilsvrc2012Loader(MetadataLoader):
             return str(root / relative)
         return [str(root / p) for p in relative]
 
+    def record_keys(self, set_name: str) -> list[str]:
+        return [*super().record_keys(set_name), "class_index", "labels", "path"]
+
+    def column(self, set_name: str, name: str) -> Any:
+        if name not in ("class_index", "labels", "path"):
+            return super().column(set_name, name)
+        if name == "path":
+            return self.absolute_paths(set_name)
+        class_indices = self.get(set_name, "object_ids")[:, 1]
+        if name == "class_index":
+            return class_indices
+        words = self[set_name].field("labels").strings()
+        return [words[i] for i in class_indices]
+
     def record_from_row(self, set_name: str, row: np.ndarray) -> dict[str, Any]:
         record = super().record_from_row(set_name, row)
         class_index = int(row[1])

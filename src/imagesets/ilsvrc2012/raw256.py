@@ -37,8 +37,6 @@ PART_SUFFIX = ".part"
 BACKENDS = ("auto", "fast", "pillow")
 FAILURES_NAME = "raw256_failures.txt"
 FORMATS = ("folders", "shards")
-OPTIONS = ("sets", "workers", "engine", "address", "output_dir", "quality", "exclude_corrupt",
-           "format", "shard_size", "seed")
 _TJCS_YCBCR, _TJCS_GRAY = 1, 2
 _TJPF_GRAY = 6
 _TJSAMP_420 = 2
@@ -541,8 +539,5 @@ def prepare_raw256(request: PrepareRequest) -> PreparedTask:
                               rename=None if rename is None else lambda s, p: rename[s][p],
                               extra_attributes=attributes)
     parameters = {**options, "sets": list(sets), "quality": quality}
-    if output_format == "shards":
-        parameters.update(format="shards", shard_size=attributes["shard_size"],
-                          seed=attributes["seed"])
     return PreparedTask(request.dataset, request.task, str(scanned.data_dir), str(output),
                         parameters, scanned.fingerprint())

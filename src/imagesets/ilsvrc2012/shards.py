@@ -3,7 +3,9 @@
 The sample order is a permutation fixed by a seed, cut into shards of about ``shard_size``
 bytes (the count per shard is planned from a few resized samples and recorded, so a rerun
 plans the same shards). Each shard is one engine item, written under a temp name and renamed:
-a finished shard is never rewritten and a killed run leaves no tar that looks finished. When
+a finished shard is never rewritten (unless it was written without images left out by
+``exclude_corrupt`` and a later run no longer leaves them out) and a killed run leaves no tar
+that looks finished. When
 every shard is written, ``{set}-shards.json`` lists shard names, sample counts, keys and the
 byte offset of each sample's first member, so shard ``i``, sample ``j`` can be found.
 """
@@ -201,7 +203,7 @@ def write_ilsvrc2012_shards(scanned: ScannedDataset, output_root: Path, *,
     """Write every set as shards under ``output_root/{set}_shards/``; the index of a set is
     written only when all its shards are. Image failures are returned, never raised."""
     jobs: list[ShardJob] = []
-    finished: list[tuple[str, Path]] = []
+    finished: dict[str, ShardResult] = {}
     planned: dict[str, list[ShardJob]] = {}
     for set_name, listing in scanned.sets.items():
         folder = shard_folder(output_root, set_name)
@@ -227,9 +229,10 @@ def write_ilsvrc2012_shards(scanned: ScannedDataset, output_root: Path, *,
                            tuple(int(listing.class_indices[i]) for i in part), quality,
                            exclude_corrupt)
             planned[set_name].append(job)
-            if Path(job.path).exists():
-                finished.append((set_name, Path(job.path)))
-            else:
+            existing = read_finished(Path(job.path)) if Path(job.path).exists() else None
+            if existing is not None and (exclude_corrupt or existing.keys == list(job.keys)):
+                finished[existing.name] = existing
+            else:  # missing, or written without images that are no longer to be left out
                 jobs.append(job)
     if verbose and finished:
         print(f"raw256: {len(finished):,} of {len(finished) + len(jobs):,} shards already "
@@ -237,7 +240,7 @@ def write_ilsvrc2012_shards(scanned: ScannedDataset, output_root: Path, *,
     run = run_items(write_shard, jobs, engine=engine, workers=workers, address=address,
                     desc="raw256 shards", unit="shard", verbose=verbose)
     results = {r.name: r for r in run.results}
-    results.update((path.name, read_finished(path)) for _, path in finished)
+    results.update(finished)
     failures = [Failure(f.item.path, f.error) for f in run.failures]  # a whole shard
     excluded: dict[str, str] = {}
     for result in run.results:

