@@ -159,7 +159,8 @@ def test_runtime_options_never_rebuild_nor_drop_the_output_dir(tmp_path, capsys)
                    output_dir=out, workers=1)
     record = Registry().get("ilsvrc2012", "raw256")
     assert record.parameters == {"sets": ["train", "val"], "output_dir": str(out),
-                                 "quality": 90, "exclude_corrupt": False}
+                                 "quality": 90, "exclude_corrupt": False, "format": "folders",
+                                 "shard_size": "1GB", "seed": 0}
     for options in ({"workers": 2}, {"workers": 2, "engine": "local", "output_dir": out}):
         again = imagesets.load("ilsvrc2012", task="raw256", verbose=True, **options)
         assert capsys.readouterr().out == ""
