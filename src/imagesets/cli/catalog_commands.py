@@ -55,6 +55,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--what", nargs="+", default=None, help="which parts to download")
     p.add_argument("--n-jobs", type=int, default=None, help="files downloaded in parallel")
     p.add_argument("--endpoint", default=None, help="mirror / endpoint URL override")
+    p.add_argument("--verify", action="store_true",
+                   help="rehash files already present instead of trusting the manifest")
+    p.add_argument("--allow-unverified", action="store_true",
+                   help="accept files that can only be checked by size (exit 0)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=run_download)
 
@@ -120,6 +124,7 @@ def run_remove(args: argparse.Namespace) -> int:
 def run_download(args: argparse.Namespace) -> int:
     options = {k: v for k, v in (("what", args.what), ("n_jobs", args.n_jobs),
                                  ("endpoint", args.endpoint)) if v is not None}
+    options.update({k: True for k in ("verify", "allow_unverified") if getattr(args, k)})
     folder = api.download(args.name, data_dir=args.data_dir, verbose=not args.quiet,
                           home=args.home, **options)
     print(f"{args.name}: files in {folder}")
