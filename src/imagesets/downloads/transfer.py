@@ -465,8 +465,9 @@ def download_files(items: Sequence[tuple[Remote | str, str | os.PathLike]], *, n
     outcomes = {p: f.result() for p, f in futures.items()}
     result = Downloaded(paths, [outcomes[p] for p in unique])
     if result.untrusted and not allow_unverified:
+        offline = any(o.action == "offline" for o in result.untrusted)
         raise UnverifiedDownloadError(
             f"{result.summary()}. These files were kept but could not be verified; accept them "
-            f"with --allow-unverified (allow_unverified=True), or rerun when the server is "
-            f"reachable", result)
+            f"with --allow-unverified (allow_unverified=True)"
+            + (", or rerun when the server is reachable" if offline else ""), result)
     return result
