@@ -95,7 +95,7 @@ def test_one_model_only(bucket: str, tmp_path: Path) -> None:
     paths = download_embeddings("SigLIP2", data_dir=tmp_path, endpoint=bucket, verbose=False)
     assert [p.name for p in paths] == ["task-images_desc-SigLIP2_embeddings.h5"]
     assert load_embeddings("SigLIP2", tmp_path)["SigLIP2"].shape[1] == 1152
-    with pytest.raises(NotFoundError, match="CLIP embeddings not found"):
+    with pytest.raises(FileNotFoundError, match="CLIP embeddings not found"):
         load_embeddings("CLIP", tmp_path)
 
 
