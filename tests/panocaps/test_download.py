@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 import imagesets
 from imagesets.cli.main import main
-from imagesets.downloads import DownloadManifest, UnverifiedDownloadError
+from imagesets.downloads import DownloadManifest, UnverifiedDownloadError, VerificationError
 from imagesets.errors import ImagesetsError, NotFoundError, OfflineError
 from imagesets.panocaps.download import REPO_ID, allow_patterns
 
@@ -91,17 +92,20 @@ def test_offline_mode_uses_local_files_or_says_why_not(
 
 
 def test_files_are_verified_and_recorded_then_trusted_offline_only_if_unchanged(
-        hub_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        hub_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture) -> None:
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     target = tmp_path / "data"
     with HubServer(hub_repo, REPO_ID) as hub:
         imagesets.download("panocaps", data_dir=target, endpoint=hub.endpoint, verbose=False)
-    entries = DownloadManifest(target).read()
-    assert sorted(entries) == sorted(hub.fetched())
-    for name, entry in entries.items():
-        data = (hub_repo / name).read_bytes()
-        assert entry["verified"] == "sha256" and entry["size"] == len(data)
-        assert entry["sha256"] == entry["validator"] == hashlib.sha256(data).hexdigest()
+        entries = DownloadManifest(target).read()
+        assert sorted(entries) == sorted(hub.fetched())
+        for name, entry in entries.items():
+            data = (hub_repo / name).read_bytes()
+            assert entry["verified"] == "sha256" and entry["size"] == len(data)
+            assert entry["sha256"] == entry["validator"] == hashlib.sha256(data).hexdigest()
+        imagesets.download("panocaps", data_dir=target, endpoint=hub.endpoint, verbose=True)
+        assert "7 file(s): 7 already complete; verified by sha256 7" in capsys.readouterr().err
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert imagesets.download("panocaps", data_dir=target, verbose=False) == target.resolve()
     (target / "annotations" / "extra_caption.json").write_text("[]")     # not from the Hub
@@ -156,3 +160,25 @@ def test_parts_are_checked() -> None:
     assert allow_patterns(["json"]) == ["annotations/*.json", "README.md"]
     with pytest.raises(ImagesetsError, match="unknown PanoCaps part"):
         allow_patterns(["images"])
+
+
+def test_verify_rehashes_and_a_file_not_matching_its_hub_etag_is_deleted(
+        hub_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    target = tmp_path / "data"
+    shard = target / "data" / "train-00000-of-00001.parquet"
+    with HubServer(hub_repo, REPO_ID) as hub:
+        imagesets.download("panocaps", data_dir=target, endpoint=hub.endpoint, verbose=False)
+        stat = shard.stat()
+        damaged = bytearray(shard.read_bytes())
+        damaged[100] ^= 0xFF
+        shard.write_bytes(bytes(damaged))
+        os.utime(shard, ns=(stat.st_atime_ns, stat.st_mtime_ns))   # looks untouched
+        imagesets.download("panocaps", data_dir=target, endpoint=hub.endpoint, verbose=False)
+        with pytest.raises(VerificationError, match="train-00000-of-00001.parquet from .* does "
+                                                    "not match the ETag the Hub sent"):
+            imagesets.download("panocaps", data_dir=target, endpoint=hub.endpoint,
+                               verbose=False, verify=True)
+        assert not shard.exists()
+        imagesets.download("panocaps", data_dir=target, endpoint=hub.endpoint, verbose=False)
+    assert shard.read_bytes() == (hub_repo / "data" / "train-00000-of-00001.parquet").read_bytes()

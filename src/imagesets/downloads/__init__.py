@@ -22,6 +22,7 @@ from .transfer import (
     download_file,
     download_files,
     is_complete,
+    matches_entry,
     partial_path,
     probe,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "download_files",
     "file_digests",
     "is_complete",
+    "matches_entry",
     "partial_path",
     "probe",
 ]

@@ -314,7 +314,7 @@ def _key(manifest: DownloadManifest, path: Path) -> str:
                              f"manifest records it; download into that folder") from exc
 
 
-def _matches_entry(path: Path, entry: dict[str, Any] | None, verify: bool) -> bool:
+def matches_entry(path: Path, entry: dict[str, Any] | None, verify: bool = False) -> bool:
     """The local file is the one the manifest entry describes: same size, and unchanged since
     (same modification time, else the same SHA-256; ``verify`` always rehashes)."""
     if not entry or not path.is_file():
@@ -341,7 +341,7 @@ def _local_outcome(path: Path, manifest: DownloadManifest | None, verify: bool) 
     if entry is None:
         return Outcome(path, "offline", "unverified",
                        "server unreachable and not in the download manifest")
-    if not _matches_entry(path, entry, verify):
+    if not matches_entry(path, entry, verify):
         raise OfflineError(
             f"{path} does not match the download manifest (recorded {entry.get('size'):,} bytes, "
             f"sha256 {str(entry.get('sha256'))[:12]}...) and the server cannot be reached to "
@@ -362,7 +362,7 @@ def _fetch(remote: Remote | str, path: Path, *, progress: bool, retries: int, ti
     entry = manifest.get(_key(manifest, path)) if manifest is not None else None
     if entry is not None and entry.get("size") == remote.size and entry.get(
             "validator") == remote.validator and (remote.sha256 in (None, entry.get("sha256"))) \
-            and _matches_entry(path, entry, verify):
+            and matches_entry(path, entry, verify):
         return Outcome(path, "complete", entry.get("verified", "size-only"))
     if path.is_file():
         verdict = remote.verify(path)

@@ -25,6 +25,7 @@ from ..downloads import (
     Outcome,
     UnverifiedDownloadError,
     VerificationError,
+    matches_entry,
 )
 from ..errors import ImagesetsError, NotFoundError, OfflineError, require
 from .formats import SPLITS, available_splits
@@ -101,7 +102,7 @@ def download_panocaps(folder: str | os.PathLike, verbose: bool = True,
     if not available_splits(folder):
         raise NotFoundError(f"{REPO_ID} on {where} had no files matching "
                             f"{', '.join(patterns)}; nothing usable was downloaded to {folder}")
-    outcomes = [_check(folder, name, manifest, f"{where}/datasets/{REPO_ID}")
+    outcomes = [_check(folder, name, manifest, f"{where}/datasets/{REPO_ID}", verify)
                 for name in _local_files(folder, patterns)]
     _finish(folder, patterns, manifest, outcomes, verbose, allow_unverified, "")
     return folder
@@ -133,10 +134,16 @@ def _hub_etag(folder: Path, name: str) -> tuple[str, str] | None:
     return commit.strip(), etag.strip().strip('"')
 
 
-def _check(folder: Path, name: str, manifest: DownloadManifest, source: str) -> Outcome:
-    """Verify one fetched file against its Hub ETag and record it in the manifest."""
+def _check(folder: Path, name: str, manifest: DownloadManifest, source: str,
+           verify: bool) -> Outcome:
+    """Verify one fetched file against its Hub ETag and record it in the manifest (a file the
+    manifest already holds with that ETag, unchanged, is not read again unless ``verify``)."""
     path = folder / name
     found = _hub_etag(folder, name)
+    entry = manifest.get(name)
+    if found and entry and entry.get("validator") == found[1].lower() and matches_entry(
+            path, entry, verify):
+        return Outcome(path, "complete", entry.get("verified", "size-only"))
     data_hashes = {"sha256": hashlib.sha256(), "sha1": hashlib.sha1()}
     data_hashes["sha1"].update(f"blob {path.stat().st_size}\0".encode())
     with open(path, "rb") as fh:
@@ -166,11 +173,7 @@ def _offline_outcome(folder: Path, name: str, manifest: DownloadManifest,
     path, entry = folder / name, manifest.get(name)
     if entry is None:
         return Outcome(path, "offline", "unverified", "offline and not in the download manifest")
-    stat = path.stat()
-    same = stat.st_size == entry.get("size") and (
-        (not verify and stat.st_mtime_ns == entry.get("mtime_ns"))
-        or hashlib.sha256(path.read_bytes()).hexdigest() == entry.get("sha256"))
-    if not same:
+    if not matches_entry(path, entry, verify):
         raise OfflineError(f"{path} does not match the download manifest (recorded "
                            f"{entry.get('size'):,} bytes) and HF_HUB_OFFLINE is set; unset it "
                            f"and rerun to fetch the file again")
