@@ -129,12 +129,14 @@ class Downloaded(list):
         methods: dict[str, int] = {}
         for o in self.outcomes:
             actions[o.action] = actions.get(o.action, 0) + 1
-            methods[o.verified] = methods.get(o.verified, 0) + 1
+            if o.verified != "unverified":
+                methods[o.verified] = methods.get(o.verified, 0) + 1
         words = {"downloaded": "downloaded", "complete": "already complete",
                  "offline": "kept offline"}
         line = (f"{len(self.outcomes)} file(s): "
-                + ", ".join(f"{n} {words[a]}" for a, n in actions.items())
-                + "; verified by " + ", ".join(f"{m} {n}" for m, n in methods.items()))
+                + ", ".join(f"{n} {words[a]}" for a, n in actions.items()))
+        if methods:
+            line += "; verified by " + ", ".join(f"{m} {n}" for m, n in methods.items())
         if self.untrusted:
             line += "; NOT VERIFIED: " + ", ".join(
                 f"{o.path.name} ({o.note or o.verified})" for o in self.untrusted)
