@@ -6,6 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -126,22 +130,37 @@ def test_unverifiable_object_is_kept_as_size_only_and_reported(files: FileServer
     assert "NOT VERIFIED: odd.bin" in again.summary()
 
 
+def kill_midway(url: str, target: Path, at_least: int) -> int:
+    """Start a download in a child process and SIGKILL it once ``at_least`` bytes are in."""
+    part = partial_path(target)
+    script = ("import sys; from imagesets.downloads import download_file; "
+              "download_file(sys.argv[1], sys.argv[2], progress=False)")
+    child = subprocess.Popen([sys.executable, "-c", script, url, str(target)])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not part.exists() or part.stat().st_size < at_least):
+        time.sleep(0.02)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    return part.stat().st_size
+
+
 @pytest.mark.parametrize("part_size", [None, 1 * MIB], ids=["single-part", "multipart"])
 def test_object_replaced_between_killed_run_and_rerun_starts_over(
         files: FileServer, tmp_path: Path, part_size: int | None,
         capsys: pytest.CaptureFixture) -> None:
     old, new = payload(3 * MIB, seed=8), payload(3 * MIB, seed=9)
-    url = files.add("/changing.bin", old, part_size=part_size)
-    old_etag = probe(url).etag
+    url = files.add("/changing.bin", old, part_size=part_size, bytes_per_second=2 * MIB)
     target = tmp_path / "changing.bin"
-    leave_partial(target, old[:MIB + 17], old_etag, len(old))
+    kept = kill_midway(url, target, MIB)
+    assert MIB <= kept < len(old) and not target.exists()
     files.replace("/changing.bin", new)
+    files.files["/changing.bin"].bytes_per_second = None
     result = download_files([(url, target)], progress=True, manifest=tmp_path)
     assert target.read_bytes() == new                  # never old bytes followed by new ones
     assert result.outcomes[0].verified == ("md5" if part_size is None else "etag-multipart")
     assert "changed on the server" in result.outcomes[0].note
     assert "started over from byte 0" in capsys.readouterr().err
-    assert all(r["range"] is None for r in files.requests("GET", "/changing.bin"))
+    assert [r["range"] for r in files.requests("GET", "/changing.bin")] == [None, None]
 
 
 def test_resume_sends_the_stored_validator_in_if_range(files: FileServer,
