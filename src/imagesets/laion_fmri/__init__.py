@@ -17,6 +17,15 @@ from ..errors import NotFoundError
 from ..fsutil import atomic_write_text, stat_stamp
 from . import config
 from .config import dataset_initialize, get_data_dir, set_data_dir
+from .exceptions import (
+    DataDirNotSetError,
+    DataNotDownloadedError,
+    DataNotFoundError,
+    LicenseNotAcceptedError,
+    NoMatchingDataError,
+    StimuliNotDownloadedError,
+    SubjectNotFoundError,
+)
 from .layout import MODELS, STIMULI_DIR
 
 if TYPE_CHECKING:
@@ -116,8 +125,10 @@ ENTRY = register(DatasetEntry(
     inputs=_inputs,
 ))
 
-__all__ = ["Captions", "ENTRY", "Embeddings", "LICENSE_NOTICE", "MODELS", "Neighbours",
-           "Segmentations", "Stimuli", "StimulusImages", "Subject", "config",
-           "dataset_initialize", "download_captions", "download_embeddings",
+__all__ = ["Captions", "DataDirNotSetError", "DataNotDownloadedError", "DataNotFoundError",
+           "ENTRY", "Embeddings", "LICENSE_NOTICE", "LicenseNotAcceptedError", "MODELS",
+           "Neighbours", "NoMatchingDataError", "Segmentations", "Stimuli",
+           "StimuliNotDownloadedError", "StimulusImages", "Subject", "SubjectNotFoundError",
+           "config", "dataset_initialize", "download_captions", "download_embeddings",
            "download_segmentations", "get_data_dir", "load_embeddings", "load_stimuli",
            "load_subject", "set_data_dir"]
