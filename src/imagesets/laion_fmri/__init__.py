@@ -30,7 +30,8 @@ _LAZY = {
     "StimulusImages": "stimuli", "load_stimuli": "stimuli", "Subject": "subject",
     "load_subject": "subject", "LICENSE_NOTICE": "download", "download_captions": "download",
     "download_embeddings": "download", "download_parts": "download",
-    "download_segmentations": "download",
+    "download_segmentations": "download", "Group": "group", "load_subjects": "group",
+    "SubjectTrialsDataset": "torch_dataset",
 }
 
 
@@ -108,5 +109,6 @@ ENTRY = register(DatasetEntry(
 __all__ = ["Captions", "ENTRY", "Embeddings", "LICENSE_NOTICE", "MODELS", "Neighbours",
            "Segmentations", "Stimuli", "StimulusImages", "Subject", "config",
            "dataset_initialize", "download_captions", "download_embeddings",
-           "download_segmentations", "get_data_dir", "load_embeddings", "load_stimuli",
+           "download_segmentations", "get_data_dir", "Group", "load_subjects",
+           "SubjectTrialsDataset", "load_embeddings", "load_stimuli",
            "load_subject", "set_data_dir"]

@@ -19,6 +19,7 @@ import pandas as pd
 from PIL import Image
 
 from ..errors import NotFoundError
+from .brain import SubjectBrainMixin
 from .config import resolve_data_dir
 from .embeddings import Embeddings
 from .layout import DOWNLOAD_HINT, GLM_DIR, trials_key
@@ -43,7 +44,7 @@ def bids_id(value: int | str, prefix: str) -> str:
     raise NotFoundError(f"{value!r} is not a {prefix} identifier; use e.g. '{prefix}-01' or 1")
 
 
-class Subject:
+class Subject(SubjectBrainMixin):
     """A subject's trial table (``metadata``) and trial-aligned stimulus accessors."""
 
     def __init__(self, subject_id: str, data_dir: str | os.PathLike) -> None:
