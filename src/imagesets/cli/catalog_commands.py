@@ -37,6 +37,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--quality", type=int, default=None, help="JPEG quality of written images")
     p.add_argument("--images-dir", default=None,
                    help="where the images are, for datasets that ship annotations only")
+    p.add_argument("--subject", default=None, help="LAION-fMRI betas: the subject (sub-01)")
+    p.add_argument("--sessions", nargs="+", default=None,
+                   help="LAION-fMRI betas: only these sessions (default: all)")
     p.add_argument("--exclude-corrupt", action="store_true",
                    help="leave unreadable images out (recorded in the metadata) instead of "
                         "stopping")
@@ -64,7 +67,7 @@ def prepare_options(args: argparse.Namespace) -> dict:
     given = {"sets": args.sets, "workers": args.workers, "engine": args.engine,
              "address": args.ray_address, "output_dir": args.output_dir,
              "quality": args.quality, "exclude_corrupt": True if args.exclude_corrupt else None,
-             "images_dir": args.images_dir}
+             "images_dir": args.images_dir, "subject": args.subject, "sessions": args.sessions}
     return {key: value for key, value in given.items() if value is not None}
 
 

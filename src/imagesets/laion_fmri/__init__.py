@@ -60,6 +60,10 @@ Subject trials go in DIR/derivatives/glmsingle-tedana/sub-XX/ses-YY/func/. Then:
 
 
 def _prepare(request: PrepareRequest) -> PreparedTask:
+    if request.task == "betas":
+        from .betas_task import prepare
+
+        return prepare(request)
     folder = request.data_dir / STIMULI_DIR
     files = sorted(p for p in folder.glob("task-images_*") if p.is_file()) if folder.is_dir() \
         else []
@@ -74,7 +78,11 @@ def _prepare(request: PrepareRequest) -> PreparedTask:
     return PreparedTask(NAME, request.task, str(request.data_dir), str(output), {}, fingerprint)
 
 
-def _open(prepared: PreparedTask) -> Stimuli:
+def _open(prepared: PreparedTask) -> Any:
+    if prepared.task == "betas":
+        from .betas_task import SubjectBetas
+
+        return SubjectBetas(prepared)
     from .stimuli import Stimuli
 
     return Stimuli(prepared.data_dir)
@@ -94,7 +102,10 @@ ENTRY = register(DatasetEntry(
     keywords=("fmri", "embeddings", "segmentation", "captions"),
     size="embeddings 4 x ~53 MB, segmentations ~68 MB, captions one CSV of ~79k rows",
     downloadable=True,
-    tasks=(Task("stimuli", "the stimulus hub: metadata, images, embeddings, masks, captions"),),
+    tasks=(Task("stimuli", "the stimulus hub: metadata, images, embeddings, masks, captions"),
+           Task("betas", "a subject's single-trial betas, brain-masked per session for fast "
+                "ROI and trial reads", ("subject", "sessions", "mask_source", "workers",
+                                         "engine", "address"))),
     default_task="stimuli",
     sets=("stimuli",),
     fields=("image_name", "dataset", "participant", "unique_or_shared", "n_reps"),

@@ -39,6 +39,13 @@ Roi = str | Sequence[str] | None
 STIMULI = ("shared", "unique")
 
 
+def average_rows(values: np.ndarray, groups: Sequence[np.ndarray]) -> np.ndarray:
+    """One row per group of row indices: the NaN-ignoring mean (NaN where all are NaN)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.stack([np.nanmean(values[rows], axis=0) for rows in groups]).astype(np.float32)
+
+
 def _listed(value: Any) -> bool:
     return isinstance(value, (list, tuple))
 
@@ -360,9 +367,7 @@ class SubjectBrainMixin:
         names = meta["image_name"].to_numpy(object)[index]
         groups = pd.Series(np.arange(len(index))).groupby(names, sort=False)
         order = list(groups.indices.items())
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            Y = np.stack([np.nanmean(Y[rows], axis=0) for _, rows in order]).astype(np.float32)
+        Y = average_rows(Y, [rows for _, rows in order])
         firsts = np.array([index[rows[0]] for _, rows in order])
         table = pd.DataFrame({"image_name": [name for name, _ in order],
                               "n_repeats": [len(rows) for _, rows in order],
