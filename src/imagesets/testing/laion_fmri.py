@@ -319,14 +319,14 @@ def write_brain_sample(sample: SampleDataset, names: pd.DataFrame, *,
         else:
             own = shared + table.loc[table["subject"] == subject, "image_name"].tolist()
             written = _write_trials(root, subject, own, sessions, trials_per_session, rng)
-        weights = rng.standard_normal((vectors.shape[1], 4)).astype(np.float32) / 4
+        weights = rng.standard_normal((vectors.shape[1], 4)).astype(np.float32)
         patterns = rng.standard_normal((4,) + shape).astype(np.float32) * gain
         broken = brain & (rng.random(shape) < 0.01)
         for session in written:
             labels = pd.read_csv(root / trials_key(subject, session), sep="\t")["label"]
             codes = np.stack([clip[name] for name in labels]) @ weights
             betas = np.einsum("tk,kxyz->xyzt", codes, patterns)
-            betas += rng.normal(0, 0.5, betas.shape)
+            betas += rng.normal(0, 0.6, betas.shape)
             betas[~brain] = np.nan
             betas[broken] = np.nan
             out.files.append(_save_nifti(root / betas_key(subject, session),
