@@ -14,12 +14,14 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 import pandas as pd
+from filelock import FileLock
 
 from ..catalog import data_home
 from ..engine import run_items
@@ -34,15 +36,16 @@ from .layout import trials_key
 STORE_VERSION = 1
 CHUNK_TRIALS = 32
 CHUNK_VOXELS = 2048
-DOWNLOAD_CALL = "laion_fmri.download('{subject}', ses=['{session}'])"
+DOWNLOAD_CALL = ("download('{subject}', ses={ses}) (from imagesets.laion_fmri.brain_download "
+                 "import download)")
 
 
 def required(path: Path, subject: str, session: str = "averages") -> Path:
     """``path`` if it exists, else :class:`DataNotDownloadedError` naming it and the fix."""
     if not path.is_file():
-        raise DataNotDownloadedError(
-            f"{path} not found: not downloaded yet. Get it with "
-            f"{DOWNLOAD_CALL.format(subject=subject, session=session)}")
+        ses = repr(session if session == "averages" else [session])
+        raise DataNotDownloadedError(f"{path} not found: not downloaded yet. Get it with "
+                                     f"{DOWNLOAD_CALL.format(subject=subject, ses=ses)}")
     return path
 
 
@@ -129,8 +132,18 @@ def is_current(job: SessionJob) -> bool:
             and list(attrs["mask_stamp"]) == stamp(job.mask))
 
 
-def convert_session(job: SessionJob) -> dict[str, Any]:
-    """Convert one session's betas NIfTI into its store (atomically); return a summary."""
+def convert_session(job: SessionJob, force: bool = False) -> dict[str, Any]:
+    """Convert one session's betas NIfTI into its store (atomically, under a lock so that
+    processes asking at once convert it once); return a summary."""
+    output = Path(job.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(output) + ".lock"):
+        if not force and is_current(job):
+            return {"session": job.session, "path": str(output), "seconds": 0.0}
+        return _convert(job)
+
+
+def _convert(job: SessionJob) -> dict[str, Any]:
     started = time.perf_counter()
     data_dir = Path(job.data_dir)
     source = required(job.source, job.subject, job.session)
@@ -148,7 +161,6 @@ def convert_session(job: SessionJob) -> dict[str, Any]:
     offsets = nifti.fortran_offsets(inside, mask_shape)
     n_voxels = len(offsets)
     output = Path(job.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(output) as tmp, h5py.File(tmp, "w") as f:
         betas = f.create_dataset(
             "betas", (n_rows, n_voxels), np.float32,
@@ -176,9 +188,9 @@ def prepare_sessions(data_dir: Path, subject: str, sessions: Sequence[str], *,
     todo = [job for job in jobs if force or not is_current(job)]
     if len(todo) == 1 or (todo and workers == 1 and engine == "local"):
         for job in todo:
-            convert_session(job)
+            convert_session(job, force)
     elif todo:
-        run = run_items(convert_session, todo, engine=engine,
+        run = run_items(partial(convert_session, force=force), todo, engine=engine,
                         workers=min(workers or len(todo), len(todo)) if engine == "local"
                         else workers, address=address, desc=f"{subject} betas",
                         unit="session", verbose=verbose)

@@ -46,6 +46,13 @@ def average_rows(values: np.ndarray, groups: Sequence[np.ndarray]) -> np.ndarray
         return np.stack([np.nanmean(values[rows], axis=0) for rows in groups]).astype(np.float32)
 
 
+def _session_id(value: str | int) -> str:
+    """``1``, ``"01"`` or ``"ses-01"`` → ``"ses-01"`` (the subject module's rule)."""
+    from .subject import bids_id
+
+    return bids_id(value, "ses")
+
+
 def _listed(value: Any) -> bool:
     return isinstance(value, (list, tuple))
 
@@ -190,6 +197,7 @@ class SubjectBrainMixin:
             raise InvalidDataError("exactly one of session or desc must be set (desc: "
                                    f"{', '.join(NOISE_CEILING_DESCS)})")
         if session is not None:
+            session = _session_id(session)
             key = session_noise_ceiling_key(self.subject_id, session)
         else:
             key = subject_noise_ceiling_key(self.subject_id, desc)
@@ -256,9 +264,10 @@ class SubjectBrainMixin:
             return {s: self.get_betas(s, roi=roi, mask=mask, nc_threshold=nc_threshold,
                                       stimuli=stimuli, mask_source=mask_source)
                     for s in session}
-        if not session:
+        if session is None or session == "":
             raise InvalidDataError("session is required (e.g. 'ses-01'): single-trial betas "
                                    f"are stored per session; sessions: {self.get_sessions()}")
+        session = _session_id(session)
         if stimuli not in (None, *STIMULI):
             raise InvalidDataError(f"stimuli must be 'shared', 'unique' or None, got "
                                    f"{stimuli!r}")

@@ -40,6 +40,9 @@ class SubjectTrialsDataset:
         if self.trials.ndim != 1:
             raise InvalidDataError("trials must be a 1-D list of global trial indices")
         subject.image_names(self.trials)
+        sessions = meta["session"].to_numpy(object)[self.trials]
+        subject.prepare_betas(list(dict.fromkeys(sessions)), mask_source=mask_source,
+                              verbose=False)
         self.roi, self.mask, self.mask_source = roi, mask, mask_source
         self.model = model
         self.images = images
