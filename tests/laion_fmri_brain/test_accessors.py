@@ -174,3 +174,17 @@ def test_bad_input_gives_one_clear_error_each(brain, sub01) -> None:
     assert not (brain.root / "never.nii.gz").exists()
     with pytest.raises(laion_fmri.exceptions.NoMatchingDataError, match="categories"):
         sub01.get_available_rois("places")
+
+
+def test_rsquare_mask_source_selects_its_own_voxels(brain, sub01) -> None:
+    r2 = volume(brain.root / r2mean_key("sub-01")).ravel()
+    inside = (r2 != 0) & ~np.isnan(r2)
+    data = volume(brain.root / "derivatives/glmsingle-tedana/sub-01/ses-01/func/"
+                  "sub-01_ses-01_task-images_space-T1w_stat-effect_desc-SingletrialBetas_"
+                  "statmap.nii.gz")
+    expected = data.reshape(-1, data.shape[3])[inside].T
+    np.testing.assert_array_equal(sub01.get_betas("ses-01", mask_source="rsquare"), expected)
+    roi = (volume(brain.root / "derivatives/rois/sub-01/face/sub-01_space-T1w_res-1pt8_"
+                  "label-OFA_mask.nii.gz").ravel() != 0)[inside]
+    np.testing.assert_array_equal(sub01.get_betas("ses-01", roi="OFA", mask_source="rsquare"),
+                                  expected[:, roi])

@@ -179,3 +179,21 @@ def test_catalog_open_gives_sessions_of_trials(brain) -> None:
     np.testing.assert_array_equal(np.stack([r["betas"] for r in ds["ses-02"][[7, 1]]]),
                                   expected[[7, 1]])
     assert ds.info()["sets"] == {"ses-01": 40, "ses-02": 40, "ses-03": 40}
+
+
+def test_a_changed_brain_mask_invalidates_the_store(brain_copy) -> None:
+    import nibabel as nib
+
+    from imagesets.laion_fmri.brain_layout import anatomical_mask_key
+
+    sub = laion_fmri.load_subject(1, brain_copy)
+    before = sub.get_betas("ses-01").shape[1]
+    path = brain_copy / anatomical_mask_key("sub-01")
+    image = nib.load(str(path))
+    smaller = np.asarray(image.dataobj).copy()
+    smaller[:, :, :9] = 0
+    nib.save(nib.Nifti1Image(smaller, image.affine), str(path))
+    fresh = laion_fmri.load_subject(1, brain_copy)
+    after = fresh.get_betas("ses-01")
+    assert after.shape[1] == fresh.get_n_voxels() < before
+    np.testing.assert_array_equal(after, masked_betas(brain_copy, "sub-01", "ses-01"))
