@@ -355,8 +355,8 @@ class SubjectBrainMixin:
                       roi: Roi = None, mask: Mask = None, stimuli: str | None = None,
                       average_repeats: bool = False, mask_source: str = "anatomical"
                       ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-        """``(X, Y, trials)``: embeddings of ``model`` and betas aligned row by row, ready for
-        a regression. ``trials`` is the matching rows of ``sub.metadata``; with
+        """``(X, Y, trials)``: float32 embeddings of ``model`` and betas aligned row by row,
+        ready for a regression. ``trials`` is the matching rows of ``sub.metadata``; with
         ``average_repeats`` each image is one row (betas averaged over its trials, NaNs kept
         where every repeat is NaN) and ``trials`` has ``image_name``, ``n_repeats``,
         ``trials`` (the global indices averaged)."""
@@ -372,7 +372,7 @@ class SubjectBrainMixin:
             index = index[shared if stimuli == "shared" else ~shared]
         Y = self.betas(index, roi=roi, mask=mask, mask_source=mask_source)
         if not average_repeats:
-            return self.embeddings.get(model, index), Y, meta.loc[index]
+            return self.embeddings.get(model, index).astype(np.float32), Y, meta.loc[index]
         names = meta["image_name"].to_numpy(object)[index]
         groups = pd.Series(np.arange(len(index))).groupby(names, sort=False)
         order = list(groups.indices.items())
@@ -381,7 +381,7 @@ class SubjectBrainMixin:
         table = pd.DataFrame({"image_name": [name for name, _ in order],
                               "n_repeats": [len(rows) for _, rows in order],
                               "trials": [index[rows].tolist() for _, rows in order]})
-        return self.embeddings.get(model, firsts), Y, table
+        return self.embeddings.get(model, firsts).astype(np.float32), Y, table
 
     def to_torch_dataset(self, **kwargs: Any) -> SubjectTrialsDataset:
         """This subject's trials as a ``torch.utils.data.Dataset`` (see
