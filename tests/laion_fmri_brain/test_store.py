@@ -157,6 +157,12 @@ def test_cli_prepare_betas_task(brain, imagesets_home) -> None:
     assert "laion_fmri/betas ready (ses-01: 40, ses-02: 40, ses-03: 40)" in done.stdout
     record = json.loads((imagesets_home / "laion_fmri" / "betas-sub-03.json").read_text())
     assert sorted(record["sessions"]) == ["ses-01", "ses-02", "ses-03"]
+    some = subprocess.run([sys.executable, "-m", "imagesets.cli.main", "prepare", "laion_fmri",
+                           "--task", "betas", "--subject", "1", "--sessions", "ses-01", "ses-03",
+                           "--data-dir", str(brain.root), "--quiet"],
+                          env=env, capture_output=True, text=True)
+    assert some.returncode == 0, some.stderr
+    assert "laion_fmri/betas ready (ses-01: 40, ses-03: 40)" in some.stdout
     fresh = {**env, "IMAGESETS_HOME": str(imagesets_home / "fresh")}
     bad = subprocess.run([sys.executable, "-m", "imagesets.cli.main", "prepare", "laion_fmri",
                           "--task", "betas", "--data-dir", str(brain.root), "--quiet"],
