@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..catalog import DatasetEntry, Option, PreparedTask, PrepareRequest, Task, register
-from ..engine import ENGINES
+from ..engine import ENGINE_OPTIONS
 from .classification import (
     FORMAT_VERSION,
     Ilsvrc2012Loader,
@@ -55,12 +55,7 @@ RAW256_OPTIONS = (
            default=DEFAULT_QUALITY, minimum=1, remembered=True),
     Option("exclude_corrupt", "leave images that cannot be decoded out of the metadata "
            "(listed in it) instead of stopping", type=bool, default=False),
-    Option("workers", "parallel worker processes (default: all cores)", type=int, minimum=1,
-           changes_output=False),
-    Option("engine", "run the resizing in local processes or as Ray tasks (default: local, "
-           "ray with --ray-address)", choices=ENGINES, changes_output=False),
-    Option("address", "with --engine ray: an existing cluster (e.g. auto, ray://head:10001)",
-           flag="--ray-address", changes_output=False, metavar="ADDRESS"),
+    *ENGINE_OPTIONS,
 )
 
 

@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from ..downloads import Downloaded, DownloadManifest, S3Bucket, download_files
 from ..errors import NotFoundError
@@ -82,3 +83,13 @@ def download_parts(folder: Path, verbose: bool = True, what: Sequence[str] | Non
     _fetch([k for p in dict.fromkeys(parts) for k in keys[p]], folder, n_jobs or 1, endpoint,
            verbose, verify, allow_unverified)
     return folder
+
+
+def __getattr__(name: str) -> Any:
+    """``download`` is the original's ``from laion_fmri.download import download`` (a subject's
+    fMRI files, :func:`~imagesets.laion_fmri.brain_download.download`), loaded on first use."""
+    if name == "download":
+        from .brain_download import download
+
+        return download
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

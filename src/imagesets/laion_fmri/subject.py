@@ -20,6 +20,7 @@ from PIL import Image
 
 from ..contract import resolve_index
 from ..errors import InvalidDataError
+from .brain import SubjectBrainMixin
 from .config import resolve_data_dir
 from .embeddings import Embeddings
 from .exceptions import (
@@ -53,7 +54,7 @@ def bids_id(value: int | str, prefix: str) -> str:
     raise error(f"{value!r} is not a {prefix} identifier; use e.g. '{prefix}-01' or 1")
 
 
-class Subject:
+class Subject(SubjectBrainMixin):
     """A subject's trial table (``metadata``) and trial-aligned stimulus accessors."""
 
     def __init__(self, subject_id: str, data_dir: str | os.PathLike) -> None:
