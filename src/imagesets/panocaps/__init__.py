@@ -8,7 +8,7 @@ by position or image id; see :mod:`.split` for the objects, :mod:`.tags` for the
 from .convert import convert, export_coco_panoptic
 from .dataset import ENTRY, LICENSE, PanoCapsDataset
 from .download import download_panocaps
-from .evaluation import evaluate
+from .evaluation import evaluate, prediction_from_text, write_prediction
 from .formats import (
     PARQUET_SCHEMA,
     SPLITS,
@@ -20,13 +20,15 @@ from .formats import (
     write_json_pair,
     write_parquet,
 )
-from .split import PanoCapsSplit, Phrase, Region, Sample, load
+from .split import FIELDS, CaptionMismatchWarning, PanoCapsSplit, Phrase, Region, Sample, load
 from .tags import ParsedCaption, Tag, parse_tagged_caption, strip_tags
 from .validate import Problem, ValidationReport, validate_split
 from .visualize import render_sample, show, write_report
 
 __all__ = [
     "ENTRY",
+    "FIELDS",
+    "CaptionMismatchWarning",
     "LICENSE",
     "PARQUET_SCHEMA",
     "SPLITS",
@@ -47,6 +49,7 @@ __all__ = [
     "export_coco_panoptic",
     "load",
     "parse_tagged_caption",
+    "prediction_from_text",
     "read_json_pair",
     "read_parquet",
     "read_split_data",
@@ -56,5 +59,6 @@ __all__ = [
     "validate_split",
     "write_json_pair",
     "write_parquet",
+    "write_prediction",
     "write_report",
 ]
