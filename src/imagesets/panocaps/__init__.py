@@ -2,8 +2,11 @@
 
 Read a split with ``imagesets.panocaps.load(root, split)`` (JSON pair or Parquet), then index it
 by position or image id; see :mod:`.split` for the objects, :mod:`.tags` for the tag syntax and
-:mod:`.formats` for the file layouts.
+:mod:`.formats` for the file layouts. ``TrainingDataset`` and ``collate`` (:mod:`.training`) need
+torch, which is imported only when they are first used.
 """
+
+from typing import Any
 
 from .convert import convert, export_coco_panoptic
 from .dataset import ENTRY, LICENSE, PanoCapsDataset
@@ -41,8 +44,10 @@ __all__ = [
     "Sample",
     "SplitData",
     "Tag",
+    "TrainingDataset",
     "ValidationReport",
     "available_splits",
+    "collate",
     "convert",
     "download_panocaps",
     "evaluate",
@@ -62,3 +67,15 @@ __all__ = [
     "write_prediction",
     "write_report",
 ]
+
+
+_TRAINING = ("TrainingDataset", "collate", "AUTHORS_MAX_PHRASES")
+
+
+def __getattr__(name: str) -> Any:
+    """The torch-based training names, imported on first use (torch is an optional extra)."""
+    if name in _TRAINING:
+        from . import training
+
+        return getattr(training, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
