@@ -87,6 +87,17 @@ class Region:
         return bool(self.phrase_indices)
 
 
+def first_wins_map(stack: np.ndarray) -> np.ndarray:
+    """``H × W`` int32 map of the first mask (position in ``stack``) covering each pixel, -1
+    where none does."""
+    count = len(stack)
+    weights = np.arange(count, 0, -1, dtype=np.uint16 if count < 65535 else np.uint32)
+    score = (stack * weights[:, None, None]).max(axis=0, initial=0)  # the first scores highest
+    index_map = count - score.astype(np.int32)
+    index_map[score == 0] = -1
+    return index_map
+
+
 def matched_entry(entry: Any) -> tuple[str | None, tuple[int, ...] | None]:
     """``(txt_desc, mask_ids)`` of a ``label_matched`` entry; None for what is malformed."""
     if not isinstance(entry, dict):
@@ -269,14 +280,7 @@ class Sample(Mapping):
             lookup = np.asarray([m.get("id", -1) for m in self.mask_annotations] + [-1],
                                 dtype=np.int64)
             return lookup[self.panoptic_map()]
-        stack = self.masks()
-        count = len(stack)
-        weights = np.arange(count, 0, -1, dtype=np.uint16 if count < 65535 else np.uint32)
-        weights = weights[:, None, None]
-        score = (stack * weights).max(axis=0, initial=0)        # the first mask scores highest
-        index_map = count - score.astype(np.int32)
-        index_map[score == 0] = -1
-        return index_map
+        return first_wins_map(self.masks())
 
     def image_path(self, images_dir: str | os.PathLike | None = None) -> Path | None:
         """Where the image file should be (``images_dir / file_name``), or None without a dir."""
