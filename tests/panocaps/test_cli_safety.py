@@ -19,13 +19,15 @@ def test_validate_json_always_writes_json(tmp_path: Path, sample_root: Path, bre
                                           capsys: pytest.CaptureFixture) -> None:
     root = tmp_path / "nothing" if breakage == "missing" else sample_root
     if breakage == "corrupt":
-        (sample_root / "annotations" / "val_caption.json").write_text('{"images": [')
+        (sample_root / "annotations" / "val_caption.json").write_text('{"images": ["ab')
     code = main(["validate", "panocaps", "--root", str(root), "--split", "val", "--json"])
     report = json.loads(capsys.readouterr().out)
     assert code == 1 and report["ok"] is False and report["splits"] == []
     assert report["error"]["type"] in ("NotFoundError", "InvalidDataError")
-    assert ("no PanoCaps split 'val'" if breakage == "missing" else "not valid JSON") in (
-        report["error"]["message"])
+    message = report["error"]["message"]
+    assert ("no PanoCaps split 'val'" if breakage == "missing" else
+            "not valid JSON (Unterminated string starting at; line 1, column 13)") in message
+    assert "at at" not in message
 
 
 def test_convert_refuses_to_overwrite_its_input(sample_root: Path) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 
 from ...errors import InvalidDataError, NotFoundError
 from ...fsutil import atomic_write_text
+from ..formats import json_error
 
 
 class PredictionProblem(Exception):
@@ -52,8 +53,7 @@ def _parse_records(path: Path) -> list[Any]:
         try:
             document = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InvalidDataError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno} "
-                                   f"column {exc.colno})") from exc
+            raise InvalidDataError(f"{path} is not valid JSON ({json_error(exc)})") from exc
         if isinstance(document, dict):
             document = document.get("predictions", document.get("annotations", [document]))
         return document if isinstance(document, list) else [document]
@@ -64,9 +64,9 @@ def _parse_records(path: Path) -> list[Any]:
         try:
             records.append(json.loads(line))
         except json.JSONDecodeError as exc:
-            raise InvalidDataError(f"{path}: line {number} is not valid JSON ({exc.msg} at "
-                                   f"column {exc.colno}); a JSONL file holds one prediction "
-                                   "object per line") from exc
+            raise InvalidDataError(f"{path}: line {number} is not valid JSON "
+                                   f"({json_error(exc, line=False)}); a JSONL file holds one "
+                                   "prediction object per line") from exc
     return records
 
 
@@ -103,9 +103,8 @@ def read_prediction(located: Path | dict[str, Any], image_id: str) -> dict[str, 
     try:
         record = json.loads(located.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise PredictionProblem(f"{located} is not valid JSON ({exc.msg} at line {exc.lineno} "
-                                f"column {exc.colno}); rewrite the prediction for image "
-                                f"{image_id}") from exc
+        raise PredictionProblem(f"{located} is not valid JSON ({json_error(exc)}); rewrite "
+                                f"the prediction for image {image_id}") from exc
     except (UnicodeDecodeError, OSError) as exc:
         raise PredictionProblem(f"{located} cannot be read ({exc})") from exc
     if not isinstance(record, dict):
