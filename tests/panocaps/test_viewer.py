@@ -63,7 +63,7 @@ def test_viewer_page_counts_order_and_filters(page: Path, sample_root: Path, tmp
     counts = result.counts
     text = page.read_text()
     assert "http://" not in text and "https://" not in text and "<link" not in text
-    dom = chromium("--virtual-time-budget=3000", "--dump-dom", page.as_uri(),
+    dom = chromium("--virtual-time-budget=10000", "--dump-dom", page.as_uri(),
                    profile=tmp_path / "profile").stdout
     shown = re.search(r'<span id="shown">([^<]*)</span>', dom).group(1)
     assert shown == (f"3 of 3 images shown: matched {counts['TP']}, missed {counts['FN']}, "
@@ -85,7 +85,7 @@ def test_viewer_page_counts_order_and_filters(page: Path, sample_root: Path, tmp
     assert len(loaded) >= 4 and len(loaded) + dom.count('data-src="data:image/jpeg') == 6
     for key, value in (("matched (TP)", counts["TP"]), ("missed (FN)", counts["FN"])):
         assert f'data-key="{key}">{value}</td>' in dom
-    filtered = chromium("--virtual-time-budget=3000", "--dump-dom",
+    filtered = chromium("--virtual-time-budget=10000", "--dump-dom",
                         page.as_uri() + "#source=VIPSeg&kind=stuff&failures=1",
                         profile=tmp_path / "profile").stdout
     visible = [m.group(1) for m in re.finditer(r'<section class="card" id="img-(\d+)"[^>]*>',
@@ -105,7 +105,7 @@ def test_viewer_page_counts_order_and_filters(page: Path, sample_root: Path, tmp
 
 def test_viewer_screenshot_shows_both_sides(page: Path, tmp_path: Path) -> None:
     shot = tmp_path / "viewer.png"
-    chromium("--window-size=1200,1600", "--virtual-time-budget=3000", f"--screenshot={shot}",
+    chromium("--window-size=1200,1600", "--virtual-time-budget=10000", f"--screenshot={shot}",
              page.as_uri(), profile=tmp_path / "profile")
     pixels = np.asarray(Image.open(shot).convert("RGB"))
     colours = {tuple(int(v) for v in c) for c in np.unique(pixels.reshape(-1, 3), axis=0)}
@@ -124,7 +124,7 @@ def test_viewer_loads_images_lazily(tmp_path: Path) -> None:
     page = tmp_path / "lazy.html"
     assert main(["report", "panocaps", "--root", str(tmp_path / "data"), "--pred",
                  str(tmp_path / "pred"), "--text-sim", "exact", "-o", str(page)]) == 0
-    dom = chromium("--window-size=1200,900", "--virtual-time-budget=3000", "--dump-dom",
+    dom = chromium("--window-size=1200,900", "--virtual-time-budget=10000", "--dump-dom",
                    page.as_uri(), profile=tmp_path / "profile").stdout
     loaded = len(re.findall(r'<img [^>]*(?<!-)src="data:', dom))
     waiting = len(re.findall(r'<img [^>]*data-src="data:', dom))
