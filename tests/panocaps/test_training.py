@@ -15,7 +15,7 @@ from PIL import Image
 from pycocotools import mask as coco_mask
 from torch.utils.data import DataLoader, DistributedSampler
 
-from imagesets.errors import ImagesetsError, NotFoundError
+from imagesets.errors import ImagesetsError, InvalidDataError, NotFoundError
 from imagesets.panocaps import TrainingDataset, collate
 
 from .builders import SAMPLE
@@ -86,7 +86,8 @@ def test_max_phrases_mask_size_and_transform():
 
 def test_dataloader_with_workers_and_a_distributed_sampler():
     dataset = TrainingDataset(ROOT, "val", images_dir=PHOTOS)
-    assert pickle.loads(pickle.dumps(dataset)).records == dataset.records
+    copy = pickle.loads(pickle.dumps(dataset))
+    assert torch.equal(copy[2]["masks"], dataset[2]["masks"]) and copy[2]["caption"]
     loader = DataLoader(dataset, batch_size=2, num_workers=2, collate_fn=collate)
     batches = list(loader)
     assert [b["image_id"] for b in batches] == [["00000101", "00000102"], ["00000103"]]
@@ -102,7 +103,13 @@ def test_dataloader_with_workers_and_a_distributed_sampler():
     assert same["image"].shape == (2, 3, 256, 384)
 
 
-def test_errors_are_clear(tmp_path):
+def test_errors_are_clear(tmp_path, sample_root):
+    path = sample_root / "annotations" / "val_mask.json"
+    document = json.loads(path.read_text())
+    document["annotations"][1]["segmentation"]["counts"] = "0"
+    path.write_text(json.dumps(document))
+    with pytest.raises(InvalidDataError, match="image 00000101, mask 1: invalid COCO RLE"):
+        TrainingDataset(sample_root, "val", images_dir=PHOTOS)
     with pytest.raises(NotFoundError, match="does not exist"):
         TrainingDataset(ROOT, "val", images_dir=tmp_path / "nowhere")
     dataset = TrainingDataset(ROOT, "val", images_dir=tmp_path)

@@ -8,8 +8,10 @@ caption), ``masks`` (``N × H × W`` uint8, in phrase order: the masks of phrase
 mask) and ``source``. :func:`collate` keeps the variable-size parts as lists.
 
 The split is read once into plain per-image records (picklable: ``DataLoader`` workers get
-them, and open image files themselves, one per item); masks are decoded from the RLEs with
-:func:`imagesets.masks.decode_stack`, only those the kept phrases name. Importing this module
+them, and open image files themselves, one per item). Each RLE a kept phrase names is parsed
+and checked against h × w once, when the dataset is made (about 0.1 ms per mask); an item
+expands its run lengths, in phrase order, with one ``np.repeat``
+(:func:`imagesets.masks.stack_runs`). Importing this module
 imports torch (the optional extra ``torch``); ``imagesets.panocaps`` imports it on first use.
 """
 
@@ -34,10 +36,11 @@ AUTHORS_MAX_PHRASES = 10
 
 
 def _record(sample: Any, max_phrases: int | None) -> dict[str, Any]:
-    """The plain data one item needs: image info, captions, kept phrases and their RLEs."""
+    """The plain data one item needs: image info, captions, kept phrases and, in phrase order,
+    the run lengths of their masks (each RLE parsed and checked against h × w once, here)."""
     phrases = sample.phrases[:max_phrases] if max_phrases is not None else sample.phrases
     count = len(sample.mask_annotations)
-    order: list[int] = []
+    runs: list[np.ndarray] = []
     groups: list[int] = []
     for phrase in phrases:
         bad = [i for i in phrase.mask_indices if not 0 <= i < count]
@@ -46,16 +49,22 @@ def _record(sample: Any, max_phrases: int | None) -> dict[str, Any]:
                 f"PanoCaps {sample.split} image {sample.image_id}: phrase {phrase.index} "
                 f"'{phrase.text}' names mask(s) {bad} but the image has {count} masks (run "
                 "`imagesets validate panocaps`)")
-        order.extend(phrase.mask_indices)
+        for i in phrase.mask_indices:
+            checked = mask_ops.checked_runs(sample.mask_annotations[i]["segmentation"])
+            if isinstance(checked, str) or checked[:2] != (sample.height, sample.width):
+                raise InvalidDataError(
+                    f"PanoCaps {sample.split} image {sample.image_id}, mask {i}: "
+                    + (f"invalid COCO RLE: {checked}" if isinstance(checked, str) else
+                       f"RLE size {list(checked[:2])} is not the image size "
+                       f"[{sample.height}, {sample.width}]")
+                    + " (run `imagesets validate panocaps`)")
+            runs.append(checked[2].astype(np.int32))
         groups.extend([phrase.index] * len(phrase.mask_indices))
-    used = sorted(set(order))
     return {"image_id": sample.image_id, "file_name": sample.file_name,
             "height": sample.height, "width": sample.width, "source": sample.data_source,
             "caption": sample.caption, "caption_ann": sample.caption_ann,
             "phrases": [p.text for p in phrases],
-            "spans": [[p.start, p.end] for p in phrases],
-            "rles": [sample.mask_annotations[i]["segmentation"] for i in used],
-            "order": [used.index(i) for i in order], "groups": groups}
+            "spans": [[p.start, p.end] for p in phrases], "runs": runs, "groups": groups}
 
 
 def _nearest(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -64,6 +73,30 @@ def _nearest(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     rows = (np.arange(size[0]) * height // size[0]).astype(np.intp)
     cols = (np.arange(size[1]) * width // size[1]).astype(np.intp)
     return np.ascontiguousarray(masks[:, rows][:, :, cols])
+
+
+def _simplejpeg() -> Any:
+    try:
+        import simplejpeg
+    except ImportError:
+        return None
+    return simplejpeg
+
+
+_SIMPLEJPEG = _simplejpeg()
+
+
+def _decode(path: Path) -> np.ndarray:
+    """``H × W × 3`` uint8 pixels: JPEGs through simplejpeg when installed (the ``fast`` extra;
+    libjpeg-turbo straight into numpy, the same pixels as Pillow), else Pillow."""
+    if _SIMPLEJPEG is not None and path.suffix.lower() in (".jpg", ".jpeg"):
+        data = path.read_bytes()
+        try:
+            return _SIMPLEJPEG.decode_jpeg(data, colorspace="RGB")
+        except ValueError:
+            pass                                            # e.g. CMYK: Pillow handles it
+    with Image.open(path) as opened:
+        return np.array(opened if opened.mode == "RGB" else opened.convert("RGB"))
 
 
 class TrainingDataset(torch.utils.data.Dataset):
@@ -109,8 +142,7 @@ class TrainingDataset(torch.utils.data.Dataset):
     def _image(self, record: dict[str, Any]) -> np.ndarray:
         path = self.images_dir / record["file_name"]
         try:
-            with Image.open(path) as opened:
-                pixels = np.array(opened.convert("RGB"))
+            pixels = _decode(path)
         except FileNotFoundError as exc:
             raise NotFoundError(f"image {record['image_id']} of PanoCaps {self.split} is not at "
                                 f"{path}; `imagesets validate panocaps --images-dir "
@@ -124,15 +156,13 @@ class TrainingDataset(torch.utils.data.Dataset):
         return pixels
 
     def _masks(self, record: dict[str, Any]) -> np.ndarray:
-        if not record["rles"]:
+        if not record["runs"]:
             size = self.mask_size or (record["height"], record["width"])
             return np.zeros((0, *size), dtype=np.uint8)
-        stack = mask_ops.decode_stack(record["rles"],
-                                      f"PanoCaps {self.split} image {record['image_id']}")
-        stack = stack[record["order"]]
+        stack = mask_ops.stack_runs(record["runs"], record["height"], record["width"])
         if self.mask_size is not None and self.mask_size != stack.shape[1:]:
             return _nearest(stack, self.mask_size)
-        return np.ascontiguousarray(stack)
+        return stack          # each mask a transposed view of its column-major run expansion
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         if not isinstance(index, (int, np.integer)) or isinstance(index, bool):
@@ -141,7 +171,7 @@ class TrainingDataset(torch.utils.data.Dataset):
             raise OutOfRangeError(f"index {index} is out of range for the PanoCaps "
                                   f"{self.split} TrainingDataset (length {len(self)})")
         record = self.records[index]
-        image = torch.from_numpy(self._image(record)).permute(2, 0, 1).contiguous()
+        image = torch.from_numpy(self._image(record)).permute(2, 0, 1)  # a view, no copy
         return {
             "image": image if self.transform is None else self.transform(image),
             "image_id": record["image_id"], "caption": record["caption"],
