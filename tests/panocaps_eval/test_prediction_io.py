@@ -75,7 +75,9 @@ def test_prediction_from_text_follows_the_writer_rules():
     assert record["phrases"] == ["red car", "two dogs"]
     assert record["phrase_seg_counts"] == [1, 2]
     assert [decoded(r).sum() for r in record["pred_masks"]] == [20, 30, 40]
-    counted = prediction_from_text("<p>cups</p>[SEG] and <p>a plate</p>[SEG]", masks, [3, 2])
+    counted = prediction_from_text("<p> cups </p> [SEG] and <p> a plate </p> [SEG] .", masks,
+                                   [3, 2])
+    assert (counted["caption"], counted["phrases"]) == ("cups and a plate.", ["cups", "a plate"])
     assert counted["phrase_seg_counts"] == [3, 2]
     assert [decoded(r).sum() for r in counted["pred_masks"]] == [10, 20, 30, 40, 50]
     short = prediction_from_text("<p>cups</p>[SEG] and <p>a plate</p>[SEG]", masks[:1])

@@ -51,6 +51,9 @@ from .visualize import (
 FP_COLOUR = (255, 0, 0)
 MISSED_STYLE = "missed"
 THUMB_WIDTH = 480
+EAGER_CARDS = 3
+"""Cards whose pictures are in the page's ``src`` from the start; later ones load when they
+scroll near the view (``data-src``), so a 980-image page opens at once."""
 
 
 @dataclass
@@ -245,7 +248,8 @@ def _swatch(colour: tuple[int, int, int]) -> str:
     return f'<span class="swatch" style="background: rgb{colour}"></span>'
 
 
-def _card_html(comparison: Comparison, images_dir: str | os.PathLike | None) -> str:
+def _card_html(comparison: Comparison, images_dir: str | os.PathLike | None,
+               eager: bool = False) -> str:
     sample, score = comparison.sample, comparison.score
     gpq = comparison.gpq
     status = comparison.entity_status()
@@ -273,12 +277,13 @@ def _card_html(comparison: Comparison, images_dir: str | os.PathLike | None) -> 
     problem = (f'<p class="problem">{html.escape(score.problem)}</p>' if score.problem
                else "")
     tp, fp, fn = (score.tp, score.fp, score.fn) if score.evaluated else (0, 0, 0)
+    source = "src" if eager else "data-src"
     pictures = (
         f'<figure><img alt="ground truth of {html.escape(sample.image_id)}" '
-        f'data-src="{_thumbnail(render_ground_truth(comparison, images_dir))}">'
+        f'{source}="{_thumbnail(render_ground_truth(comparison, images_dir))}">'
         "<figcaption>ground truth</figcaption></figure>"
         f'<figure><img alt="prediction for {html.escape(sample.image_id)}" '
-        f'data-src="{_thumbnail(render_prediction(comparison, images_dir))}">'
+        f'{source}="{_thumbnail(render_prediction(comparison, images_dir))}">'
         "<figcaption>prediction</figcaption></figure>")
     return (
         f'<section class="card" id="img-{html.escape(sample.image_id)}" '
@@ -414,7 +419,8 @@ def prediction_report_html(result: EvaluationResult, comparisons: Sequence[Compa
                + _options("f-number", "single/plural", ["single", "plural"])
                + '<label><input type="checkbox" id="f-failures"> only failures</label> '
                '<span id="shown"></span></div>')
-    cards = "".join(_card_html(c, images_dir) for c in ordered)
+    cards = "".join(_card_html(c, images_dir, eager=n < EAGER_CARDS)
+                    for n, c in enumerate(ordered))
     data = html.escape(json.dumps({"counts": counts, "metrics": result.metrics}))
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"

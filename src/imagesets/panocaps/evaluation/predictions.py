@@ -201,6 +201,7 @@ def write_prediction(folder: str | os.PathLike, image_id: str, caption: str,
 
 
 _MARKUP = re.compile(r"<p>|</p>|\[SEG\]")
+_SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([,.;:!?])")
 
 
 def prediction_from_text(text: str, masks: Any, instance_counts: Sequence[int] | None = None
@@ -211,8 +212,9 @@ def prediction_from_text(text: str, masks: Any, instance_counts: Sequence[int] |
     ``<p>`` (every such ``[SEG]`` is one of its segments). Masks pair with the ``[SEG]`` tokens in
     order: one each, or ``instance_counts[k]`` for the k-th ``[SEG]``; masks of ``[SEG]``s that
     follow no phrase, and surplus masks, are dropped. ``caption`` is the text without ``<p>``,
-    ``</p>`` and ``[SEG]`` (spaces collapsed). Returns ``caption``, ``phrases``,
-    ``phrase_seg_counts`` and ``pred_masks`` (compressed RLE), ready for :func:`write_prediction`.
+    ``</p>`` and ``[SEG]`` (spaces collapsed, none before punctuation). Returns ``caption``,
+    ``phrases``, ``phrase_seg_counts`` and ``pred_masks`` (compressed RLE), ready for
+    :func:`write_prediction`.
     """
     text = text.replace("\r\n", " ").replace("\n", " ")
     rles = _to_rles(masks, "prediction_from_text")
@@ -241,6 +243,7 @@ def prediction_from_text(text: str, masks: Any, instance_counts: Sequence[int] |
             counts[owner] += len(taken)
             kept_masks.extend(taken)
     keep = [i for i, c in enumerate(counts) if c > 0]
-    return {"caption": " ".join(_MARKUP.sub(" ", text).split()),
+    caption = _SPACE_BEFORE_PUNCTUATION.sub(r"\1", " ".join(_MARKUP.sub(" ", text).split()))
+    return {"caption": caption,
             "phrases": [phrases[i] for i in keep],
             "phrase_seg_counts": [counts[i] for i in keep], "pred_masks": kept_masks}
