@@ -4,6 +4,7 @@ clean failure and consistent isthing, show's output formats."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,17 @@ def test_show_writes_png_or_jpeg_or_refuses(sample_root: Path, tmp_path: Path,
     err = capsys.readouterr().err
     assert "must end in .png, .jpg, .jpeg" in err and "Traceback" not in err
     assert not (tmp_path / "x.gif").exists()
+
+
+def test_report_lists_the_validation_errors_it_counts(chairs_root: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    path = chairs_root / "annotations" / "val_mask.json"
+    document = json.loads(path.read_text())
+    document["annotations"][2]["bbox"] = [1, 1, 1, 1]
+    path.write_text(json.dumps(document))
+    page = tmp_path / "report.html"
+    assert main(["report", "panocaps", "--root", str(chairs_root), "-o", str(page)]) == 0
+    assert "1 validation errors listed" in capsys.readouterr().out
+    text = page.read_text()
+    assert "<h2>Validation errors (1)</h2>" in text
+    assert re.search(r"<tr><td>\w+</td><td>bbox_mismatch</td><td>[^<]*bbox", text)

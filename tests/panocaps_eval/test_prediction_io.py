@@ -125,11 +125,12 @@ def test_caption_without_label_matched_is_a_problem_not_zero_entities(tmp_path):
     assert (result.counts["FP"], result.metrics["Precision@0.5"]) == (0, 1.0)
 
 
-def test_unknown_backend_lists_the_backends():
+@pytest.mark.parametrize("name", ["sbertt", ""])
+def test_unknown_backend_lists_the_backends(name):
     with pytest.raises(ImagesetsError) as info:
-        TextSimilarity("sbertt")
-    assert "unknown text-similarity backend 'sbertt'" in str(info.value)
-    assert all(name in str(info.value) for name in BACKENDS)
+        TextSimilarity(name)
+    assert f"unknown text-similarity backend {name!r}" in str(info.value)
+    assert all(backend in str(info.value) for backend in BACKENDS)
 
 
 def test_model_missing_locally_fails_at_once_without_network(tmp_path, monkeypatch):

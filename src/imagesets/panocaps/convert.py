@@ -182,7 +182,7 @@ def convert(root: str | os.PathLike, to: str, out_dir: str | os.PathLike,
     conversion fails, the files it wrote are removed again.
     """
     if to not in TARGETS:
-        raise ValueError(f"unknown target {to!r}; choose one of {', '.join(TARGETS)}")
+        raise InvalidDataError(f"unknown target {to!r}; choose one of {', '.join(TARGETS)}")
     chosen = list(splits) if splits else list(available_splits(root))
     if not chosen:
         read_split_data(root, "val", format)  # raises the clear "nothing found" error

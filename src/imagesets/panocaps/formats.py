@@ -137,7 +137,7 @@ def available_splits(root: str | os.PathLike) -> tuple[str, ...]:
 def read_split_data(root: str | os.PathLike, split: str, format: str | None = None) -> SplitData:
     """Read ``split`` from ``root`` (JSON pair preferred when both layouts are present)."""
     if format not in (None, *FORMATS):
-        raise ValueError(f"format must be one of {FORMATS} or None, not {format!r}")
+        raise InvalidDataError(f"format must be one of {FORMATS} or None, not {format!r}")
     root = Path(root)
     if format in (None, "json"):
         pair = find_json_pair(root, split)

@@ -114,12 +114,12 @@ class TrainingDataset(torch.utils.data.Dataset):
                  max_phrases: int | None = None, images_dir: str | os.PathLike | None = None,
                  mask_size: tuple[int, int] | None = None, format: str | None = None) -> None:
         if max_phrases is not None and max_phrases < 1:
-            raise ValueError(f"max_phrases must be at least 1 or None, not {max_phrases}")
+            raise InvalidDataError(f"max_phrases must be at least 1 or None, not {max_phrases}")
         if mask_size is not None and (len(mask_size) != 2 or min(mask_size) < 1):
-            raise ValueError(f"mask_size must be (height, width) of positive ints, not "
+            raise InvalidDataError(f"mask_size must be (height, width) of positive ints, not "
                              f"{mask_size!r}")
         if images_dir is None:
-            raise ValueError("images_dir is required: the folder holding the PanoCaps source "
+            raise InvalidDataError("images_dir is required: the folder holding the PanoCaps source "
                              "images as IMAGES_DIR/<file_name>")
         self.images_dir = Path(images_dir)
         if not self.images_dir.is_dir():
@@ -187,7 +187,7 @@ def collate(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """A batch as a dict: ``image`` stacked when every image tensor has the same shape (else a
     list), everything else (masks, phrases, ids, …) as lists in batch order."""
     if not batch:
-        raise ValueError("collate needs at least one item")
+        raise InvalidDataError("collate needs at least one item")
     out: dict[str, Any] = {key: [item[key] for item in batch] for key in batch[0]}
     images = out["image"]
     if (all(isinstance(i, torch.Tensor) for i in images)

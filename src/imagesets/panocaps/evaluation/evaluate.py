@@ -273,12 +273,12 @@ def evaluate(root: str | os.PathLike | None = None, split: str = "test",
     replaces the embedding step. ``mode``: ``"official"`` or ``"corrected"``.
     """
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        raise InvalidDataError(f"mode must be one of {MODES}, not {mode!r}")
     if predictions is None:
-        raise ValueError("predictions (a folder or a .json/.jsonl file) is required")
+        raise InvalidDataError("predictions (a folder or a .json/.jsonl file) is required")
     if ground_truth is None:
         if root is None:
-            raise ValueError("give root (a PanoCaps folder) or ground_truth")
+            raise InvalidDataError("give root (a PanoCaps folder) or ground_truth")
         ground_truth = load_split(root, split)
     split_name = ground_truth.name if isinstance(ground_truth, PanoCapsSplit) else (
         ground_truth.split)

@@ -149,8 +149,8 @@ class WordNetSynonyms:
 
 def check_backend(backend: str) -> None:
     """Refuse a backend that is neither a known name, a local folder nor a hub id (org/name)."""
-    if backend in BACKENDS or _HUB_ID.match(backend) or os.sep in backend or Path(
-            backend).expanduser().exists():
+    if backend and (backend in BACKENDS or _HUB_ID.match(backend) or os.sep in backend
+                    or Path(backend).expanduser().exists()):
         return
     raise ImagesetsError(
         f"unknown text-similarity backend {backend!r}: choose one of {', '.join(BACKENDS)}, "
@@ -249,8 +249,6 @@ class TextSimilarity:
                  table: dict[tuple[str, str], float] | None = None,
                  table_default: float = 0.0, device: str | None = None,
                  batch_size: int = 64) -> None:
-        if not backend:
-            raise ValueError("backend must be 'exact', 'wordnet', 'sbert' or a model name/path")
         if backend == "table" and table is None:
             raise ImagesetsError("the 'table' similarity needs a table: pass --sim-table FILE")
         check_backend(backend)
