@@ -71,9 +71,13 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _prediction_options(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--pred", default=None, metavar="PRED",
                    help=f"predictions (folder of <image_id>.json or a .json/.jsonl file): {what}")
-    p.add_argument("--text-sim", default="sbert", metavar="BACKEND",
+    p.add_argument("--text-sim", default=None, metavar="BACKEND",
                    help="with --pred: phrase similarity as in `imagesets evaluate` (exact, "
-                        "wordnet, sbert, a model id or folder; default: sbert)")
+                        "wordnet, sbert, a model id or folder; default: sbert, or the table "
+                        "with --sim-table)")
+    p.add_argument("--sim-table", default=None, metavar="FILE",
+                   help="with --pred: replay a similarity table saved by `imagesets evaluate "
+                        "--save-sim-table`")
     p.add_argument("--mode", choices=("official", "corrected"), default="official",
                    help="with --pred: evaluation mode as in `imagesets evaluate`")
 
@@ -126,7 +130,8 @@ def run_convert(args: argparse.Namespace) -> int:
 
 
 def _evaluate_options(args: argparse.Namespace) -> dict[str, object]:
-    return {"text_sim": args.text_sim, "mode": args.mode}
+    return {"text_sim": args.text_sim or ("table" if args.sim_table else "sbert"),
+            "sim_table": args.sim_table, "mode": args.mode}
 
 
 def run_show(args: argparse.Namespace) -> int:

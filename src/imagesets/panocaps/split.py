@@ -98,6 +98,14 @@ def first_wins_map(stack: np.ndarray) -> np.ndarray:
     return index_map
 
 
+def resize_nearest(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour resize of the last two axes (``… × H × W``) to ``size`` = (h, w)."""
+    height, width = masks.shape[-2:]
+    rows = (np.arange(size[0]) * height // size[0]).astype(np.intp)
+    cols = (np.arange(size[1]) * width // size[1]).astype(np.intp)
+    return np.ascontiguousarray(masks[..., rows, :][..., cols])
+
+
 def matched_entry(entry: Any) -> tuple[str | None, tuple[int, ...] | None]:
     """``(txt_desc, mask_ids)`` of a ``label_matched`` entry; None for what is malformed."""
     if not isinstance(entry, dict):
@@ -250,6 +258,10 @@ class Sample(Mapping):
             self._decoded = (mask_ops.decode_stack(rles, self._where()) if rles
                              else np.zeros((0, self.height, self.width), dtype=np.uint8))
         return self._decoded
+
+    def release_masks(self) -> None:
+        """Forget the decoded masks (they are decoded again when next asked for)."""
+        self._decoded = None
 
     def mask(self, index: int) -> np.ndarray:
         """Mask ``index`` (a region position, as in tags) as an ``H × W`` uint8 array of 0/1."""

@@ -27,7 +27,7 @@ from PIL import Image
 
 from .. import masks as mask_ops
 from ..errors import InvalidDataError, NotFoundError, OutOfRangeError, require
-from .split import load
+from .split import load, resize_nearest
 
 torch = require("torch", "torch", "imagesets.panocaps.TrainingDataset")
 
@@ -65,14 +65,6 @@ def _record(sample: Any, max_phrases: int | None) -> dict[str, Any]:
             "caption": sample.caption, "caption_ann": sample.caption_ann,
             "phrases": [p.text for p in phrases],
             "spans": [[p.start, p.end] for p in phrases], "runs": runs, "groups": groups}
-
-
-def _nearest(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Nearest-neighbour resize of ``N × H × W`` masks to ``size`` = (height, width)."""
-    height, width = masks.shape[1:]
-    rows = (np.arange(size[0]) * height // size[0]).astype(np.intp)
-    cols = (np.arange(size[1]) * width // size[1]).astype(np.intp)
-    return np.ascontiguousarray(masks[:, rows][:, :, cols])
 
 
 def _simplejpeg() -> Any:
@@ -161,7 +153,7 @@ class TrainingDataset(torch.utils.data.Dataset):
             return np.zeros((0, *size), dtype=np.uint8)
         stack = mask_ops.stack_runs(record["runs"], record["height"], record["width"])
         if self.mask_size is not None and self.mask_size != stack.shape[1:]:
-            return _nearest(stack, self.mask_size)
+            return resize_nearest(stack, self.mask_size)
         return stack          # each mask a transposed view of its column-major run expansion
 
     def __getitem__(self, index: int) -> dict[str, Any]:

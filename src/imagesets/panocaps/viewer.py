@@ -36,7 +36,7 @@ from .evaluation.predictions import (
     read_prediction,
 )
 from .evaluation.protocol import expand_phrases
-from .split import PanoCapsSplit, Sample, first_wins_map
+from .split import PanoCapsSplit, Sample, first_wins_map, resize_nearest
 from .visualize import (
     _font,
     _layout_words,
@@ -148,15 +148,29 @@ def _draw_labels(picture: Image.Image, stack: np.ndarray, names: Sequence[str]) 
         draw.text((x, y), name, fill=(0, 0, 0), font=font, anchor="mm")
 
 
-def render_ground_truth(comparison: Comparison, images_dir: str | os.PathLike | None = None
-                        ) -> Image.Image:
-    """The image with ground-truth entity ``i`` in colour ``i`` and labelled with its number;
-    masks no entity uses are outlined in white."""
-    sample = comparison.sample
+def _canvas(sample: Sample, images_dir: str | os.PathLike | None, width: int | None
+            ) -> tuple[Image.Image, tuple[int, int] | None]:
+    """The base picture, scaled down to ``width`` when wider, and the size masks must take."""
     base, _ = load_base_image(sample, images_dir)
-    stack = sample.masks()
+    if width is None or base.width <= width:
+        return base, None
+    size = (max(1, round(base.height * width / base.width)), width)
+    return base.resize((size[1], size[0]), Image.Resampling.BILINEAR), size
+
+
+def _fit(array: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+    return array if size is None else resize_nearest(array, size)
+
+
+def render_ground_truth(comparison: Comparison, images_dir: str | os.PathLike | None = None,
+                        width: int | None = None) -> Image.Image:
+    """The image with ground-truth entity ``i`` in colour ``i`` and labelled with its number;
+    masks no entity uses are outlined in white. ``width``: draw at most this wide."""
+    sample = comparison.sample
+    base, size = _canvas(sample, images_dir, width)
+    stack = _fit(sample.masks(), size)
     labels = first_wins_map(stack) + 1 if len(stack) else np.zeros(
-        (sample.height, sample.width), dtype=np.int32)
+        (base.height, base.width), dtype=np.int32)
     indices = comparison.score.gt.mask_indices
     picture = paint(base, labels, {m + 1: phrase_colour(e) for e, m in enumerate(indices)})
     if indices:
@@ -164,15 +178,16 @@ def render_ground_truth(comparison: Comparison, images_dir: str | os.PathLike | 
     return picture
 
 
-def render_prediction(comparison: Comparison, images_dir: str | os.PathLike | None = None
-                      ) -> Image.Image:
+def render_prediction(comparison: Comparison, images_dir: str | os.PathLike | None = None,
+                      width: int | None = None) -> Image.Image:
     """The image with each kept predicted mask in its matched entity's colour (labelled with
     that entity's number), false positives in red labelled ``FP``."""
     sample = comparison.sample
-    base, _ = load_base_image(sample, images_dir)
+    base, size = _canvas(sample, images_dir, width)
     if not comparison.pred_rles:
         return base
-    stack = mask_ops.decode_stack(comparison.pred_rles, f"predictions for {sample.image_id}")
+    stack = _fit(mask_ops.decode_stack(comparison.pred_rles,
+                                       f"predictions for {sample.image_id}"), size)
     colours = comparison.pred_colours()
     picture = paint(base, first_wins_map(stack) + 1,
                     {d + 1: colour for d, colour in enumerate(colours)})
@@ -229,10 +244,6 @@ def pred_caption_pieces(comparison: Comparison) -> list[tuple[str, tuple[int, in
 
 
 def _thumbnail(picture: Image.Image) -> str:
-    if picture.width > THUMB_WIDTH:
-        picture = picture.resize((THUMB_WIDTH, round(picture.height * THUMB_WIDTH
-                                                      / picture.width)),
-                                 Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
     picture.save(buffer, format="JPEG", quality=85)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -280,11 +291,12 @@ def _card_html(comparison: Comparison, images_dir: str | os.PathLike | None,
     source = "src" if eager else "data-src"
     pictures = (
         f'<figure><img alt="ground truth of {html.escape(sample.image_id)}" '
-        f'{source}="{_thumbnail(render_ground_truth(comparison, images_dir))}">'
+        f'{source}="{_thumbnail(render_ground_truth(comparison, images_dir, THUMB_WIDTH))}">'
         "<figcaption>ground truth</figcaption></figure>"
         f'<figure><img alt="prediction for {html.escape(sample.image_id)}" '
-        f'{source}="{_thumbnail(render_prediction(comparison, images_dir))}">'
+        f'{source}="{_thumbnail(render_prediction(comparison, images_dir, THUMB_WIDTH))}">'
         "<figcaption>prediction</figcaption></figure>")
+    sample.release_masks()                 # a 980-image page keeps no decoded masks around
     return (
         f'<section class="card" id="img-{html.escape(sample.image_id)}" '
         f'data-source="{html.escape(str(sample.data_source))}" '
@@ -325,6 +337,7 @@ tr[hidden] { display: none; }
            border-bottom: 1px solid #ccc; }
 .problem { color: #b00; }
 .summary td:first-child { font-weight: bold; }
+details.problems summary h2 { display: inline; font-size: 1.2em; }
 """
 
 SCRIPT = """
@@ -452,12 +465,13 @@ def write_prediction_report(split: PanoCapsSplit, predictions: str | os.PathLike
 def render_comparison(comparison: Comparison, images_dir: str | os.PathLike | None = None,
                       width: int = 1280) -> Image.Image:
     """Ground truth | prediction side by side, the two captions and one line per entity."""
-    left = render_ground_truth(comparison, images_dir)
-    right = render_prediction(comparison, images_dir)
     half = width // 2 - 6
-    scale = half / left.width
-    size = (half, round(left.height * scale))
-    left, right = (p.resize(size, Image.Resampling.LANCZOS) for p in (left, right))
+    left = render_ground_truth(comparison, images_dir, half)
+    right = render_prediction(comparison, images_dir, half)
+    if left.width < half:
+        size = (half, round(left.height * half / left.width))
+        left, right = (p.resize(size, Image.Resampling.LANCZOS) for p in (left, right))
+    size = left.size
     font, small = _font(18), _font(15)
     lines: list[tuple[list[tuple[str, tuple[int, int, int] | None]], Any]] = [
         ([("Ground truth: ", None), *gt_caption_pieces(comparison)], font),

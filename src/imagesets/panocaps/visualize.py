@@ -271,18 +271,24 @@ table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
 td, th { border: 1px solid #ddd; padding: 2px 6px; text-align: left; }
 .swatch { display: inline-block; width: 0.9em; height: 0.9em; margin-right: 4px; }
 .summary td:first-child { font-weight: bold; }
+details.problems summary h2 { display: inline; }
 """
 
 
-def problems_html(problems: Sequence[dict[str, str]], title: str, limit: int = 200) -> str:
+def problems_html(problems: Sequence[dict[str, str]], title: str, limit: int = 200,
+                  open_up_to: int = 10) -> str:
+    """A collapsible table of problems (``image_id``, ``kind``/``code``, ``message``), the first
+    ``limit`` of them; open when there are at most ``open_up_to``."""
     if not problems:
         return ""
     rows = "".join(f"<tr><td>{html.escape(p.get('image_id', ''))}</td>"
                    f"<td>{html.escape(p.get('kind') or p.get('code', ''))}</td>"
                    f"<td>{html.escape(p['message'])}</td></tr>" for p in problems[:limit])
     more = (f"<p>… and {len(problems) - limit} more</p>" if len(problems) > limit else "")
-    return (f'<h2>{html.escape(title)} ({len(problems)})</h2><table class="problems">'
-            f"<tr><th>image</th><th>kind</th><th>message</th></tr>{rows}</table>{more}")
+    state = " open" if len(problems) <= open_up_to else ""
+    return (f'<details class="problems"{state}><summary><h2>{html.escape(title)} '
+            f"({len(problems)})</h2></summary><table><tr><th>image</th><th>kind</th>"
+            f"<th>message</th></tr>{rows}</table>{more}</details>")
 
 
 def report_html(samples: Iterable[Sample], title: str,
