@@ -26,6 +26,7 @@ from .formats import (
 from .split import FIELDS, CaptionMismatchWarning, PanoCapsSplit, Phrase, Region, Sample, load
 from .tags import ParsedCaption, Tag, parse_tagged_caption, strip_tags
 from .validate import Problem, ValidationReport, validate_split
+from .viewer import show_prediction, write_prediction_report
 from .visualize import render_sample, show, write_report
 
 __all__ = [
@@ -60,11 +61,13 @@ __all__ = [
     "read_split_data",
     "render_sample",
     "show",
+    "show_prediction",
     "strip_tags",
     "validate_split",
     "write_json_pair",
     "write_parquet",
     "write_prediction",
+    "write_prediction_report",
     "write_report",
 ]
 
