@@ -112,6 +112,8 @@ def test_errors_are_clear(tmp_path, sample_root):
         TrainingDataset(sample_root, "val", images_dir=PHOTOS)
     with pytest.raises(NotFoundError, match="does not exist"):
         TrainingDataset(ROOT, "val", images_dir=tmp_path / "nowhere")
+    with pytest.raises(NotFoundError, match=r"panocaps/images does not exist.*default: ROOT/"):
+        TrainingDataset(ROOT, "val")
     dataset = TrainingDataset(ROOT, "val", images_dir=tmp_path)
     with pytest.raises(NotFoundError, match="coffee.jpg; `imagesets validate panocaps"):
         dataset[0]

@@ -94,7 +94,7 @@ def _decode(path: Path) -> np.ndarray:
 class TrainingDataset(torch.utils.data.Dataset):
     """Map-style PyTorch dataset over split ``split`` of the PanoCaps folder ``root``.
 
-    ``images_dir``: the folder holding ``<file_name>`` images (required).
+    ``images_dir``: the folder holding ``<file_name>`` images (default: ``root/images``).
     ``transform``: called on the ``3 × H × W`` uint8 image tensor.
     ``max_phrases``: keep the first N phrases of each caption (the authors supervise 10).
     ``mask_size``: (height, width) the masks are resized to (nearest neighbour).
@@ -110,13 +110,11 @@ class TrainingDataset(torch.utils.data.Dataset):
         if mask_size is not None and (len(mask_size) != 2 or min(mask_size) < 1):
             raise InvalidDataError(f"mask_size must be (height, width) of positive ints, not "
                              f"{mask_size!r}")
-        if images_dir is None:
-            raise InvalidDataError("images_dir is required: the folder holding the PanoCaps source "
-                             "images as IMAGES_DIR/<file_name>")
-        self.images_dir = Path(images_dir)
+        self.images_dir = Path(root) / "images" if images_dir is None else Path(images_dir)
         if not self.images_dir.is_dir():
-            raise NotFoundError(f"the images folder {self.images_dir} does not exist; pass the "
-                                "folder holding the PanoCaps images (IMAGES_DIR/<file_name>)")
+            raise NotFoundError(f"the images folder {self.images_dir} does not exist; pass "
+                                "images_dir, the folder holding the PanoCaps source images as "
+                                "IMAGES_DIR/<file_name> (default: ROOT/images)")
         loaded = load(root, split, images_dir, format=format, cache_size=0)
         self.split = loaded.name
         self.transform = transform
