@@ -129,7 +129,7 @@ def test_path_options_are_recorded_as_strings_and_reused(tmp_path):
     first = imagesets.load("panocaps", data_dir=sample_path("panocaps"), verbose=False,
                            images_dir=images)
     record = Registry().get("panocaps", "grounded_captioning")
-    assert record.parameters == {"images_dir": str(images)}
+    assert record.parameters == {"sets": None, "images_dir": str(images)}
     again = imagesets.load("panocaps", verbose=False, images_dir=images)
     assert again.info()["images_dir"] == first.info()["images_dir"] == str(images)
     assert Registry().get("panocaps", "grounded_captioning").created == record.created

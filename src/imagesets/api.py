@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .catalog import PreparedTask, PrepareRequest, Registry, entries, get_entry
-from .errors import ImagesetsError, NotFoundError
+from .catalog import (
+    DatasetEntry,
+    PreparedTask,
+    PrepareRequest,
+    Registry,
+    Task,
+    entries,
+    get_entry,
+)
+from .errors import ImagesetsError, InvalidDataError, NotFoundError
+from .store import stored_format_version
 
 PathLike = str | os.PathLike
 
@@ -22,39 +32,76 @@ def _resolve_data_dir(name: str, data_dir: PathLike | None, registry: Registry) 
     return Path(chosen).expanduser().resolve()
 
 
-def _build(name: str, task: str, data_dir: PathLike | None, verbose: bool, registry: Registry,
-           options: dict[str, Any], reuse: bool) -> Any:
+def _build(name: str, task: str | None, data_dir: PathLike | None, verbose: bool,
+           registry: Registry, options: dict[str, Any], force: bool) -> Any:
+    """Open the prepared task if it is still valid for these inputs and options; else build it.
+
+    A valid task opens without taking a lock (a read-only shared home works); a build runs
+    under the task's lock, which is checked again first, so two processes never build it twice.
+    """
     entry = get_entry(name)
-    entry.check_options(task, options)
+    declared = entry.get_task(task)
+    record = registry.get(entry.name, declared.name)
+    effective = declared.effective_options(entry.name, options,
+                                           record.parameters if record else None)
     folder = _resolve_data_dir(entry.name, data_dir, registry)
-    with registry.task_lock(entry.name, task):
-        if reuse:
-            current = registry.get(entry.name, task)
-            if _reusable(current, folder, options):
-                return entry.open(current)
-        request = PrepareRequest(entry.name, task, folder, registry.metadata_dir(entry.name),
-                                 verbose, options)
-        prepared = registry.record(entry.prepare(request))
+    if not force and _stale(entry, declared, record, folder, effective) is None:
+        return entry.open(record)
+    with registry.task_lock(entry.name, declared.name):
+        record = registry.get(entry.name, declared.name)
+        reason = "--force" if force else _stale(entry, declared, record, folder, effective)
+        if reason is None:
+            return entry.open(record)
+        if verbose and record is not None and not force:
+            print(f"{entry.name}/{declared.name}: rebuilding: {reason}")
+        inputs = entry.inputs(folder, effective) if entry.inputs else ""
+        request = PrepareRequest(entry.name, declared.name, folder,
+                                 registry.metadata_dir(entry.name), verbose, effective)
+        prepared = registry.record(replace(
+            entry.prepare(request), parameters=declared.output_parameters(effective),
+            inputs=inputs, format_version=declared.format_version))
     if verbose:
-        print(f"{entry.name}/{task}: metadata written to {prepared.metadata_file}")
+        print(f"{entry.name}/{declared.name}: metadata written to {prepared.metadata_file}")
     return entry.open(prepared)
 
 
-def _reusable(record: PreparedTask | None, data_dir: Path | None, options: dict[str, Any]) -> bool:
-    return (record is not None and Path(record.metadata_file).exists()
-            and (data_dir is None or Path(record.data_dir) == data_dir)
-            and all(record.parameters.get(k) == v for k, v in options.items()))
+_MISSING = object()
 
 
-def _plain(value: Any) -> Any:
-    """An option as the registry's JSON stores it (paths as strings, tuples as lists)."""
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    return list(value) if isinstance(value, tuple) else value
+def _stale(entry: DatasetEntry, task: Task, record: PreparedTask | None, data_dir: Path,
+           options: dict[str, Any]) -> str | None:
+    """Why the prepared ``record`` cannot be reused (None when it can), checked on every load.
 
-
-def _plain_options(options: dict[str, Any]) -> dict[str, Any]:
-    return {key: _plain(value) for key, value in options.items()}
+    The format version is the metadata file's own (HDF5 attribute) or, for files that do not
+    record one, the registry's. A file written by a newer imagesets is refused, not overwritten.
+    """
+    if record is None:
+        return "not prepared yet"
+    version = stored_format_version(record.metadata_file)
+    version = record.format_version if version is None else version
+    if version > task.format_version:
+        raise InvalidDataError(
+            f"{record.metadata_file} was written by a newer imagesets (format {version}; this "
+            f"one reads format {task.format_version}): upgrade imagesets (pip install -U "
+            f"imagesets), or rebuild it for this version with `imagesets prepare {entry.name} "
+            f"--task {task.name} --force` (the newer version will then rebuild it in turn)")
+    if not Path(record.metadata_file).exists():
+        return f"its metadata file {record.metadata_file} is missing"
+    if version < task.format_version:
+        return (f"its metadata file has format {version}, this imagesets writes format "
+                f"{task.format_version}")
+    if Path(record.data_dir) != data_dir:
+        return f"the data dir changed from {record.data_dir} to {data_dir}"
+    wanted = task.output_parameters(options)
+    changed = [k for k, v in wanted.items() if record.parameters.get(k, _MISSING) != v]
+    if changed:
+        return "options changed: " + ", ".join(
+            f"{k} {record.parameters.get(k)!r} -> {wanted[k]!r}" for k in changed)
+    if entry.inputs is not None and entry.inputs(data_dir, options) != record.inputs:
+        if not record.inputs:
+            return "no stamp of its input files was recorded (prepared by an older imagesets)"
+        return f"the files in {data_dir} changed since it was prepared"
+    return None
 
 
 def load(name: str, task: str | None = None, data_dir: PathLike | None = None,
@@ -63,24 +110,18 @@ def load(name: str, task: str | None = None, data_dir: PathLike | None = None,
 
     ``data_dir`` is where the dataset's files are (remembered after the first call); ``home``
     overrides the data home (default ``$IMAGESETS_HOME`` or the platform's user data folder).
+    Options left out take their declared defaults (`imagesets prepare --help` lists them).
+    The task is rebuilt, saying why, when its input files changed (a cheap check of folder and
+    file stats on every call), when an option that changes the output differs from the
+    recorded one, or when its metadata file has an older format.
     """
-    entry = get_entry(name)
-    task = entry.resolve_task(task)
-    registry = Registry(home)
-    folder = None if data_dir is None else Path(data_dir).expanduser().resolve()
-    record = registry.get(entry.name, task)
-    options = _plain_options(options)
-    if _reusable(record, folder, options):
-        return entry.open(record)
-    return _build(entry.name, task, data_dir, verbose, registry, options, reuse=True)
+    return _build(name, task, data_dir, verbose, Registry(home), options, force=False)
 
 
 def process(name: str, task: str | None = None, data_dir: PathLike | None = None,
             verbose: bool = True, home: PathLike | None = None, **options: Any) -> Any:
-    """Rebuild a task's metadata from the data directory, then open it."""
-    entry = get_entry(name)
-    return _build(entry.name, entry.resolve_task(task), data_dir, verbose, Registry(home),
-                  _plain_options(options), reuse=False)
+    """Rebuild a task's metadata from the data directory, then open it (CLI: ``--force``)."""
+    return _build(name, task, data_dir, verbose, Registry(home), options, force=True)
 
 
 def remove(name: str, task: str | None = None, delete_data: bool = False,
@@ -104,12 +145,17 @@ def remove(name: str, task: str | None = None, delete_data: bool = False,
 
 def download(name: str, data_dir: PathLike | None = None, verbose: bool = True,
              home: PathLike | None = None, **options: Any) -> Path:
-    """Download a downloadable dataset's files into ``data_dir`` and remember where they are."""
+    """Download a downloadable dataset's files into ``data_dir`` and remember where they are.
+
+    ``workers=N`` (CLI ``--workers``) downloads N files at once (``n_jobs``, the published
+    spelling, is accepted too)."""
     entry = get_entry(name)
     if entry.download is None:
         raise ImagesetsError(f"'{entry.name}' cannot be downloaded by imagesets.\n{entry.setup}")
     registry = Registry(home)
     folder = _resolve_data_dir(entry.name, data_dir, registry)
+    if "workers" in options:
+        options["n_jobs"] = options.pop("workers")
     result = entry.download(folder, verbose=verbose, **options)
     registry.set_data_dir(entry.name, folder)
     return Path(result) if result is not None else folder

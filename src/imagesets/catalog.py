@@ -34,21 +34,127 @@ def data_home(home: str | os.PathLike | None = None) -> Path:
     return Path(home).expanduser().resolve()
 
 
+OPTION_TYPES = (str, int, float, bool, Path)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of a task, declared once; the CLI flags, ``--help``, the API's checks and the
+    recorded parameters are all built from it.
+
+    ``changes_output=False`` marks options that only say how to work (workers, engine): they
+    are never compared with a prepared task's parameters nor recorded. ``remembered=True``
+    marks options that describe files already written (an output folder, a JPEG quality):
+    like the data dir, left out they keep the value recorded last time, so a plain ``load()``
+    never redoes hours of work elsewhere; every other option left out takes its ``default``.
+    ``type=Path`` values are stored as absolute path strings; ``multiple`` options take a list
+    (``--sets train val``).
+    """
+
+    name: str
+    help: str
+    type: type = str
+    default: Any = None
+    choices: tuple[Any, ...] = ()
+    multiple: bool = False
+    changes_output: bool = True
+    remembered: bool = False
+    minimum: float | None = None
+    flag: str = ""
+    aliases: tuple[str, ...] = ()
+    metavar: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.type not in OPTION_TYPES:
+            raise TypeError(f"option {self.name}: type must be one of {OPTION_TYPES}")
+
+    @property
+    def cli_flag(self) -> str:
+        """The command-line flag: ``flag`` if declared, else ``--`` + name with dashes."""
+        return self.flag or "--" + self.name.replace("_", "-")
+
+    def value(self, given: Any) -> Any:
+        """``given`` checked against the declaration and turned into its JSON form."""
+        if given is None:
+            return None
+        if self.multiple:
+            items = [given] if isinstance(given, (str, os.PathLike)) else given
+            if not isinstance(items, (list, tuple)) or not items:
+                raise InvalidDataError(f"option {self.name} takes a non-empty list, got "
+                                       f"{given!r}")
+            return [self._one(item) for item in items]
+        return self._one(given)
+
+    def _one(self, given: Any) -> Any:
+        kind = self.type
+        if kind is Path and isinstance(given, (str, os.PathLike)):
+            value: Any = os.fspath(Path(given).expanduser().resolve())
+        elif kind is float and isinstance(given, int) and not isinstance(given, bool):
+            value = float(given)
+        elif isinstance(given, kind) and not (kind is int and isinstance(given, bool)):
+            value = given
+        else:
+            raise InvalidDataError(f"option {self.name} takes a {kind.__name__}"
+                                   f"{' list' if self.multiple else ''}, got {given!r}")
+        if self.choices and value not in self.choices:
+            raise InvalidDataError(f"option {self.name} must be one of "
+                                   f"{', '.join(map(str, self.choices))}, got {given!r}")
+        if self.minimum is not None and value < self.minimum:
+            raise InvalidDataError(f"option {self.name} must be at least "
+                                   f"{self.minimum:g}, got {given!r}")
+        return value
+
+
 @dataclass(frozen=True)
 class Task:
-    """One way of preparing a dataset (e.g. ``classification``) and the options it takes."""
+    """One way of preparing a dataset (e.g. ``classification``) and the options it takes.
+
+    ``format_version`` is the version of the metadata file this imagesets writes for the task:
+    files recorded with an older one are rebuilt, a newer one is refused.
+    """
 
     name: str
     description: str
-    options: tuple[str, ...] = ()
+    options: tuple[Option, ...] = ()
+    format_version: int = 1
+
+    @property
+    def option_names(self) -> list[str]:
+        return [o.name for o in self.options]
+
+    def option(self, name: str) -> Option:
+        return next(o for o in self.options if o.name == name)
+
+    def effective_options(self, dataset: str, given: Mapping[str, Any],
+                          recorded: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Every option's value for a build: given ones checked, remembered ones left out
+        taken from ``recorded``, the others their default. Unknown names are refused."""
+        unknown = sorted(set(given) - set(self.option_names))
+        if unknown:
+            raise NotFoundError(
+                f"{dataset}/{self.name} does not take the option(s) {', '.join(unknown)}; it "
+                f"takes: {', '.join(self.option_names) or 'no options'}")
+        values = {}
+        for option in self.options:
+            if option.name in given and given[option.name] is not None:
+                values[option.name] = option.value(given[option.name])
+            elif option.remembered and recorded and option.name in recorded:
+                values[option.name] = recorded[option.name]
+            else:
+                values[option.name] = option.value(option.default)
+        return values
+
+    def output_parameters(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The values of the options that change the output: what a prepared task records."""
+        return {o.name: values.get(o.name) for o in self.options if o.changes_output}
 
 
 @dataclass(frozen=True)
 class PrepareRequest:
     """What a dataset's ``prepare`` gets: where the data is and where to put metadata.
 
-    ``options`` are already JSON values (paths as strings, tuples as lists), ready to be
-    recorded as the prepared task's ``parameters``.
+    ``options`` holds every option of the task with its effective value (declared default
+    where not given), as JSON values (paths as absolute strings, lists for ``multiple``).
     """
 
     dataset: str
@@ -70,6 +176,8 @@ class PreparedTask:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     fingerprint: str = ""
     created: str = ""
+    inputs: str = ""
+    format_version: int = 1
 
 
 @dataclass(frozen=True)
@@ -92,6 +200,7 @@ class DatasetEntry:
     prepare: Callable[[PrepareRequest], PreparedTask]
     open: Callable[[PreparedTask], Any]
     download: Callable[..., Any] | None = None
+    inputs: Callable[[Path, Mapping[str, Any]], str] | None = None
 
     @property
     def task_names(self) -> list[str]:
@@ -106,14 +215,10 @@ class DatasetEntry:
                                 f"{', '.join(self.task_names)} (default: {self.default_task})")
         return task
 
-    def check_options(self, task: str, options: Mapping[str, Any]) -> None:
-        """Refuse options the task does not take, naming those it does."""
-        known = next(t.options for t in self.tasks if t.name == task)
-        unknown = sorted(set(options) - set(known))
-        if unknown:
-            raise NotFoundError(
-                f"{self.name}/{task} does not take the option(s) {', '.join(unknown)}; it takes: "
-                f"{', '.join(known) or 'no options'}")
+    def get_task(self, task: str | None) -> Task:
+        """The :class:`Task` called ``task`` (the default if None)."""
+        name = self.resolve_task(task)
+        return next(t for t in self.tasks if t.name == name)
 
     def summary(self) -> dict[str, Any]:
         """The catalog entry as plain data (what ``imagesets info NAME`` prints)."""
@@ -125,6 +230,9 @@ class DatasetEntry:
             "size": self.size,
             "downloadable": self.downloadable,
             "tasks": {t.name: t.description for t in self.tasks},
+            "options": {t.name: {o.name: {"default": o.default, "help": o.help,
+                                          "changes_output": o.changes_output}
+                                 for o in t.options} for t in self.tasks},
             "default_task": self.default_task,
             "sets": list(self.sets),
             "fields": list(self.fields),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -57,3 +58,19 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write UTF-8 ``text`` to ``path`` atomically."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def stat_stamp(paths: Iterable[str | os.PathLike]) -> str:
+    """A digest of each path's size and modification time (``-`` for a missing one).
+
+    The cheap input check run on every ``load()``: for a folder, its mtime changes whenever an
+    entry is added, removed or renamed in it.
+    """
+    digest = hashlib.sha256()
+    for path in paths:
+        try:
+            stat = os.stat(path)
+            digest.update(f"{os.fspath(path)}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+        except OSError:
+            digest.update(f"{os.fspath(path)}\t-\n".encode())
+    return digest.hexdigest()[:32]

@@ -105,7 +105,7 @@ def test_output_dir_quality_and_reuse(tmp_path, imagesets_home):
     assert manifest == {"format": "JPEG", "quality": 70, "short_side": 256}
     record = Registry(imagesets_home).get("ilsvrc2012", "raw256")
     assert record.parameters == {"output_dir": str(out), "quality": 70,
-                                 "sets": ["train", "val"]}
+                                 "sets": ["train", "val"], "exclude_corrupt": False}
     created = record.created
     again = imagesets.load("ilsvrc2012", task="raw256", verbose=False)
     assert again.hdf5_filepath == ds.hdf5_filepath

@@ -49,7 +49,7 @@ def test_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
     assert main(["show", "panocaps", "--root", str(tmp_path), "-o", str(tmp_path / "x.png")]) == 1
     assert "no PanoCaps split" in capsys.readouterr().err
     assert main(["validate", "panocaps"]) == 1
-    assert "pass --root PATH" in capsys.readouterr().err
+    assert "pass --data-dir PATH" in capsys.readouterr().err
 
 
 def test_convert_show_report(sample_root: Path, photos_dir: Path, tmp_path: Path,

@@ -4,10 +4,88 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 
 from .. import api
-from ..catalog import get_entry
+from ..catalog import DatasetEntry, Option, entries, get_entry
 from ..tables import format_pairs, format_table
+
+
+def dataset_argument(parser: argparse.ArgumentParser) -> None:
+    """The DATASET positional argument, its help listing the catalog's datasets."""
+    parser.add_argument("name", metavar="DATASET",
+                        help=f"one of: {', '.join(e.name for e in entries())}")
+
+
+def _usage(option: Option) -> str:
+    if option.type is bool:
+        return option.cli_flag
+    metavar = option.metavar or ("{" + ",".join(option.choices) + "}" if option.choices
+                                 else option.type.__name__.upper())
+    return f"{option.cli_flag} {metavar}{' ...' if option.multiple else ''}"
+
+
+def _notes(option: Option) -> str:
+    default = option.default
+    if isinstance(default, (list, tuple)):
+        default = " ".join(map(str, default))
+    notes = [f"default: {default}"] if default not in (None, False) else []
+    notes += ["remembered"] if option.remembered else []
+    notes += [] if option.changes_output else ["does not change the output"]
+    return f" [{'; '.join(notes)}]" if notes else ""
+
+
+def task_option_lines(entry: DatasetEntry, width: int = 92) -> list[str]:
+    """One dataset's tasks and each task's options, as ``prepare --help`` and ``info`` list them."""
+    lines = []
+    for task in entry.tasks:
+        star = "*" if task.name == entry.default_task else ""
+        lines.append(textwrap.fill(f"--task {task.name}{star}: {task.description}", width,
+                                   initial_indent="    ", subsequent_indent="      "))
+        for option in task.options:
+            lines.append(textwrap.fill(
+                f"{_usage(option):<22} {option.help}{_notes(option)}", width,
+                initial_indent="      ", subsequent_indent=" " * 29))
+        if not task.options:
+            lines.append("      (no options)")
+    return lines
+
+
+def options_epilog() -> str:
+    """Every dataset's tasks and their options (the end of ``prepare --help``)."""
+    lines = ["datasets, their tasks (* = default) and options:"]
+    for entry in entries():
+        lines += [f"  {entry.name}", *task_option_lines(entry)]
+    return "\n".join(lines)
+
+
+def add_option_flags(parser: argparse.ArgumentParser) -> list[str]:
+    """One flag per declared option name across the catalog (left out: not in the args).
+
+    The API checks the values against the task's own declaration (types, choices)."""
+    declared: dict[str, list[Option]] = {}
+    for entry in entries():
+        for task in entry.tasks:
+            for option in task.options:
+                declared.setdefault(option.name, []).append(option)
+    group = parser.add_argument_group("task options (see the list below for which task takes "
+                                      "which)")
+    for name, options in declared.items():
+        option = options[0]
+        kwargs: dict = {"dest": name, "default": argparse.SUPPRESS, "help": option.help}
+        if option.type is bool:
+            kwargs["action"] = "store_true"
+        else:
+            if len({o.choices for o in options}) == 1 and option.choices:
+                kwargs["choices"] = option.choices
+            else:
+                kwargs["metavar"] = option.metavar or option.type.__name__.upper()
+            if option.type in (int, float):
+                kwargs["type"] = option.type
+            if option.multiple:
+                kwargs["nargs"] = "+"
+        group.add_argument(option.cli_flag, *option.aliases, **kwargs)
+    return list(declared)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -15,57 +93,45 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_list)
 
     p = commands.add_parser("info", help="show a dataset's catalog entry and prepared tasks")
-    p.add_argument("name")
+    dataset_argument(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.set_defaults(func=run_info)
 
-    p = commands.add_parser("prepare", help="build a dataset task's metadata")
-    p.add_argument("name")
+    p = commands.add_parser(
+        "prepare", help="build a dataset task's metadata",
+        description="Build a dataset task's metadata (reused while its files and the options "
+                    "that change the output stay the same).",
+        epilog=options_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    dataset_argument(p)
     p.add_argument("--task", default=None, help="task to prepare (default: the dataset's default)")
-    p.add_argument("--data-dir", default=None, help="folder holding the dataset's files")
-    p.add_argument("--sets", nargs="+", default=None, help="only these sets (e.g. val)")
-    p.add_argument("--force", action="store_true", help="rebuild even if already prepared")
+    p.add_argument("--data-dir", default=None,
+                   help="folder holding the dataset's files (remembered)")
+    p.add_argument("--force", action="store_true",
+                   help="rebuild even if the prepared metadata is up to date")
     p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.add_argument("--workers", type=int, default=None,
-                   help="parallel workers for tasks that process images (default: all cores)")
-    p.add_argument("--engine", choices=("local", "ray"), default=None,
-                   help="run image work in local processes (default) or as Ray tasks")
-    p.add_argument("--ray-address", default=None,
-                   help="with --engine ray: an existing cluster (e.g. auto, ray://head:10001)")
-    p.add_argument("--output-dir", default=None,
-                   help="where tasks that write images put them (default: the data dir)")
-    p.add_argument("--quality", type=int, default=None, help="JPEG quality of written images")
-    p.add_argument("--images-dir", default=None,
-                   help="where the images are, for datasets that ship annotations only")
-    p.add_argument("--exclude-corrupt", action="store_true",
-                   help="leave unreadable images out (recorded in the metadata) instead of "
-                        "stopping")
-    p.set_defaults(func=run_prepare)
+    p.set_defaults(func=run_prepare, option_names=add_option_flags(p))
 
     p = commands.add_parser("remove", help="forget a prepared dataset and delete its metadata")
-    p.add_argument("name")
+    dataset_argument(p)
     p.add_argument("--task", default=None)
     p.add_argument("--delete-data", action="store_true",
                    help="also delete the dataset's data folder (whole dataset only)")
     p.set_defaults(func=run_remove)
 
     p = commands.add_parser("download", help="download a dataset's files")
-    p.add_argument("name")
-    p.add_argument("--data-dir", default=None, help="where to put the files")
+    dataset_argument(p)
+    p.add_argument("--data-dir", default=None, help="where to put the files (remembered)")
     p.add_argument("--what", nargs="+", default=None, help="which parts to download")
-    p.add_argument("--n-jobs", type=int, default=None, help="files downloaded in parallel")
+    p.add_argument("--workers", type=int, default=None, help="files downloaded in parallel")
+    p.add_argument("--n-jobs", dest="workers", type=int, help=argparse.SUPPRESS)
     p.add_argument("--endpoint", default=None, help="mirror / endpoint URL override")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=run_download)
 
 
 def prepare_options(args: argparse.Namespace) -> dict:
-    """Dataset options given on the command line (only those that were set)."""
-    given = {"sets": args.sets, "workers": args.workers, "engine": args.engine,
-             "address": args.ray_address, "output_dir": args.output_dir,
-             "quality": args.quality, "exclude_corrupt": True if args.exclude_corrupt else None,
-             "images_dir": args.images_dir}
-    return {key: value for key, value in given.items() if value is not None}
+    """The task options given on the command line (only those that were given)."""
+    return {name: getattr(args, name) for name in args.option_names if hasattr(args, name)}
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -89,10 +155,14 @@ def run_info(args: argparse.Namespace) -> int:
     print(format_table([{"task": t, "default": "*" if t == summary["default_task"] else "",
                          "prepared": "yes" if t in summary["prepared"] else "",
                          "description": d} for t, d in summary["tasks"].items()]))
+    print(f"\nOptions (imagesets prepare {summary['name']} --task TASK ...; * = default task):")
+    print("\n".join(task_option_lines(get_entry(args.name))))
     if summary["prepared"]:
         print("\nPrepared:")
         print(format_table([{"task": t, "metadata_file": r["metadata_file"],
-                             "created": r["created"]} for t, r in summary["prepared"].items()]))
+                             "created": r["created"],
+                             "parameters": json.dumps(r["parameters"], sort_keys=True)}
+                            for t, r in summary["prepared"].items()]))
     print("\nSetup:\n" + summary["setup"])
     return 0
 
@@ -118,7 +188,7 @@ def run_remove(args: argparse.Namespace) -> int:
 
 
 def run_download(args: argparse.Namespace) -> int:
-    options = {k: v for k, v in (("what", args.what), ("n_jobs", args.n_jobs),
+    options = {k: v for k, v in (("what", args.what), ("workers", args.workers),
                                  ("endpoint", args.endpoint)) if v is not None}
     folder = api.download(args.name, data_dir=args.data_dir, verbose=not args.quiet,
                           home=args.home, **options)

@@ -8,6 +8,7 @@ import os
 
 from ..fsutil import atomic_write_text
 from ..tables import format_pairs, format_table
+from .panocaps_commands import data_dir_argument, panocaps_root
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -18,8 +19,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Score PanoCaps predictions with the official metrics (AP50, mIoU, "
                     "Recall/Precision/F1/gPQ @0.5), broken down by data source, thing/stuff and "
                     "single/plural entities.")
-    e.add_argument("--root", required=True, help="PanoCaps folder (annotations/ or data/)")
-    e.add_argument("--split", default="test", help="split to score (default: test)")
+    data_dir_argument(e)
+    e.add_argument("--split", "--sets", default="test", help="split to score (default: test)")
     e.add_argument("--pred", required=True,
                    help="folder of <image_id>.json predictions, or one .json/.jsonl file")
     e.add_argument("--text-sim", default=None, metavar="BACKEND",
@@ -62,7 +63,7 @@ def run_panocaps(args: argparse.Namespace) -> int:
     from ..panocaps.evaluation import METRIC_NAMES, evaluate
 
     text_sim = args.text_sim or ("table" if args.sim_table else "sbert")
-    result = evaluate(args.root, args.split, args.pred, text_sim=text_sim, mode=args.mode,
+    result = evaluate(panocaps_root(args), args.split, args.pred, text_sim=text_sim, mode=args.mode,
                       wordnet=args.wordnet, nltk_data=args.nltk_data,
                       sim_table=args.sim_table, sim_table_default=args.sim_table_default,
                       save_sim_table=args.save_sim_table, captions=args.captions,

@@ -27,9 +27,7 @@ def _dataset_parser(commands: argparse._SubParsersAction, verb: str, help_text: 
     parent = commands.add_parser(verb, help=help_text)
     datasets = parent.add_subparsers(dest="dataset", metavar="DATASET", required=True)
     p = datasets.add_parser("panocaps", help=f"{help_text} (PanoCaps)")
-    p.add_argument("--root", default=None,
-                   help="PanoCaps folder (annotations/ and/or data/); default: the folder "
-                        "remembered by `imagesets download/prepare panocaps`")
+    data_dir_argument(p)
     p.add_argument("--format", choices=FORMATS, default=None,
                    help="read only this layout (default: JSON pair if present, else Parquet)")
     return p
@@ -37,7 +35,8 @@ def _dataset_parser(commands: argparse._SubParsersAction, verb: str, help_text: 
 
 def register(commands: argparse._SubParsersAction) -> None:
     p = _dataset_parser(commands, "validate", "check a dataset's annotations")
-    p.add_argument("--split", nargs="+", default=None, help="splits (default: all present)")
+    p.add_argument("--split", "--sets", nargs="+", default=None,
+                   help="splits (default: all present)")
     p.add_argument("--images-dir", default=None, help="check the images there too")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.add_argument("--max-rows", type=int, default=200, help="problems listed per split")
@@ -46,12 +45,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     p = _dataset_parser(commands, "convert", "convert a dataset's annotations")
     p.add_argument("--to", required=True, choices=TARGETS)
     p.add_argument("-o", "--output", required=True, help="output folder")
-    p.add_argument("--split", nargs="+", default=None, help="splits (default: all present)")
+    p.add_argument("--split", "--sets", nargs="+", default=None,
+                   help="splits (default: all present)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_convert)
 
     p = _dataset_parser(commands, "show", "draw one annotated image to a PNG or JPEG")
-    p.add_argument("--split", default="val")
+    p.add_argument("--split", "--sets", default="val", help="split (default: val)")
     p.add_argument("--image-id", default=None, help="image id (default: the first image)")
     p.add_argument("--images-dir", default=None, help="where the source images are")
     p.add_argument("-o", "--output", required=True, help="file to write (.png, .jpg, .jpeg)")
@@ -59,7 +59,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_show)
 
     p = _dataset_parser(commands, "report", "write a self-contained HTML page of many images")
-    p.add_argument("--split", default="val")
+    p.add_argument("--split", "--sets", default="val", help="split (default: val)")
     p.add_argument("--image-id", nargs="+", default=None, help="these images (default: first)")
     p.add_argument("--limit", type=int, default=50, help="images shown without --image-id")
     p.add_argument("--images-dir", default=None, help="where the source images are")
@@ -82,19 +82,29 @@ def _prediction_options(p: argparse.ArgumentParser, what: str) -> None:
                    help="with --pred: evaluation mode as in `imagesets evaluate`")
 
 
-def _root(args: argparse.Namespace) -> Path:
+def data_dir_argument(parser: argparse.ArgumentParser) -> None:
+    """``--data-dir`` (``--root``, the old name, still works) of a PanoCaps verb."""
+    parser.add_argument("--data-dir", dest="root", default=None, metavar="DIR",
+                        help="PanoCaps folder (annotations/ and/or data/); default: the folder "
+                             "remembered by `imagesets download/prepare panocaps`")
+    parser.add_argument("--root", dest="root", help=argparse.SUPPRESS)
+
+
+def panocaps_root(args: argparse.Namespace) -> Path:
+    """The PanoCaps folder given with --data-dir, else the one the registry remembers."""
     if args.root is not None:
         return Path(args.root)
     remembered = Registry(args.home).data_dir("panocaps")
     if remembered is None:
-        raise NotFoundError("no PanoCaps folder given: pass --root PATH (or run `imagesets "
-                            "download panocaps --data-dir PATH` first, which remembers it)")
+        raise NotFoundError("no PanoCaps folder given: pass --data-dir PATH (or run "
+                            "`imagesets download panocaps --data-dir PATH` first, which "
+                            "remembers it)")
     return Path(remembered)
 
 
 def run_validate(args: argparse.Namespace) -> int:
     try:
-        root = _root(args)
+        root = panocaps_root(args)
         splits = args.split or list(available_splits(root)) or ["val"]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CaptionMismatchWarning)  # validate lists each one
@@ -117,7 +127,7 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    result = convert(_root(args), args.to, args.output, args.split, args.format,
+    result = convert(panocaps_root(args), args.to, args.output, args.split, args.format,
                      progress=not args.quiet)
     for split, count in result.splits.items():
         print(f"{split}: {count:,} images")
@@ -135,7 +145,7 @@ def _evaluate_options(args: argparse.Namespace) -> dict[str, object]:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    split = load(_root(args), args.split, args.images_dir, format=args.format)
+    split = load(panocaps_root(args), args.split, args.images_dir, format=args.format)
     image_id = args.image_id if args.image_id is not None else split[0].image_id
     if args.pred is not None:
         from ..panocaps.viewer import show_prediction
@@ -154,7 +164,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    split = load(_root(args), args.split, args.images_dir, format=args.format)
+    split = load(panocaps_root(args), args.split, args.images_dir, format=args.format)
     validation = validate_split(split)
     errors = [p.to_dict() for p in validation.errors]
     if args.pred is not None:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..catalog import DatasetEntry, PreparedTask, PrepareRequest, Task, register
+from ..catalog import DatasetEntry, Option, PreparedTask, PrepareRequest, Task, register
+from ..engine import ENGINES
 from .classification import (
+    FORMAT_VERSION,
     Ilsvrc2012Loader,
     build_classification_metadata,
     classification_fields,
     write_classification_file,
 )
-from .raw256 import OPTIONS as RAW256_OPTIONS
-from .raw256 import prepare_raw256, resize_ilsvrc2012
+from .inputs import input_stamp
+from .raw256 import DEFAULT_QUALITY, prepare_raw256, resize_ilsvrc2012
 from .scan import SETS, scan_ilsvrc2012
 
 NAME = "ilsvrc2012"
@@ -40,7 +42,26 @@ def _prepare(request: PrepareRequest) -> PreparedTask:
     scanned = build_classification_metadata(request.data_dir, output, sets=sets,
                                             verbose=request.verbose)
     return PreparedTask(NAME, request.task, str(scanned.data_dir), str(output),
-                        {"sets": list(sets)}, scanned.fingerprint())
+                        {}, scanned.fingerprint())
+
+
+SETS_OPTION = Option("sets", "only these sets", multiple=True, default=list(SETS), choices=SETS,
+                     aliases=("--split",), metavar="SET")
+RAW256_OPTIONS = (
+    SETS_OPTION,
+    Option("output_dir", "where train256/ and val256/ go (default: the data dir)",
+           type=Path, remembered=True, metavar="DIR"),
+    Option("quality", "JPEG quality of the resized images (1-100)", type=int,
+           default=DEFAULT_QUALITY, minimum=1, remembered=True),
+    Option("exclude_corrupt", "leave images that cannot be decoded out of the metadata "
+           "(listed in it) instead of stopping", type=bool, default=False),
+    Option("workers", "parallel worker processes (default: all cores)", type=int, minimum=1,
+           changes_output=False),
+    Option("engine", "run the resizing in local processes or as Ray tasks (default: local, "
+           "ray with --ray-address)", choices=ENGINES, changes_output=False),
+    Option("address", "with --engine ray: an existing cluster (e.g. auto, ray://head:10001)",
+           flag="--ray-address", changes_output=False, metavar="ADDRESS"),
+)
 
 
 def _open(prepared: PreparedTask) -> Ilsvrc2012Loader:
@@ -54,9 +75,10 @@ ENTRY = register(DatasetEntry(
     keywords=("image_processing", "classification"),
     size="~150 GB of images (user-provided); metadata ~70 MB",
     downloadable=False,
-    tasks=(Task("classification", "image paths and class labels of train and val", ("sets",)),
+    tasks=(Task("classification", "image paths and class labels of train and val",
+                (SETS_OPTION,), FORMAT_VERSION),
            Task("raw256", "images resized to a 256-pixel short side in train256/ and val256/, "
-                "with the classification fields", RAW256_OPTIONS)),
+                "with the classification fields", RAW256_OPTIONS, FORMAT_VERSION)),
     default_task="classification",
     sets=SETS,
     fields=("image_filenames", "classes", "labels", "descriptions", "object_fields",
@@ -66,6 +88,7 @@ ENTRY = register(DatasetEntry(
     homepage="https://image-net.org/challenges/LSVRC/2012/",
     prepare=_prepare,
     open=_open,
+    inputs=input_stamp,
 ))
 
 __all__ = ["ENTRY", "Ilsvrc2012Loader", "build_classification_metadata",

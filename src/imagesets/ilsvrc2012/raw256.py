@@ -34,7 +34,6 @@ MANIFEST_NAME = ".imagesets-raw256.json"
 PART_SUFFIX = ".part"
 BACKENDS = ("auto", "fast", "pillow")
 FAILURES_NAME = "raw256_failures.txt"
-OPTIONS = ("sets", "workers", "engine", "address", "output_dir", "quality", "exclude_corrupt")
 
 
 class ResizeJob(NamedTuple):

@@ -6,15 +6,15 @@ captions, stimuli, subject-aligned access, downloads), plus a catalog entry.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..catalog import DatasetEntry, PreparedTask, PrepareRequest, Task, register
 from ..errors import NotFoundError
-from ..fsutil import atomic_write_text
+from ..fsutil import atomic_write_text, stat_stamp
 from . import config
 from .config import dataset_initialize, get_data_dir, set_data_dir
 from .layout import MODELS, STIMULI_DIR
@@ -51,26 +51,36 @@ SETUP = """\
 The public stimulus derivatives (embeddings of four models, object segmentations, captions)
 come from the anonymous S3 bucket laion-fmri (us-west-2):
   imagesets download laion_fmri --data-dir DIR [--what embeddings segmentations captions]
-      [--n-jobs 4] [--endpoint URL]
+      [--workers 4] [--endpoint URL]
 The stimulus images (stimuli/task-images_stimuli.h5 + task-images_metadata.csv) are gated:
 request access at https://laion-fmri.hebartlab.com/request and put them in DIR/stimuli/.
 Subject trials go in DIR/derivatives/glmsingle-tedana/sub-XX/ses-YY/func/. Then:
   from imagesets import laion_fmri; stim = laion_fmri.load_stimuli(DIR)"""
 
 
-def _prepare(request: PrepareRequest) -> PreparedTask:
-    folder = request.data_dir / STIMULI_DIR
-    files = sorted(p for p in folder.glob("task-images_*") if p.is_file()) if folder.is_dir() \
+def _stimulus_files(data_dir: Path) -> list[Path]:
+    folder = data_dir / STIMULI_DIR
+    return sorted(p for p in folder.glob("task-images_*") if p.is_file()) if folder.is_dir() \
         else []
+
+
+def _inputs(data_dir: Path, options: Mapping[str, Any]) -> str:
+    """The cheap input check: stats of the stimulus folder and of its files."""
+    return stat_stamp([data_dir / STIMULI_DIR, *_stimulus_files(data_dir)])
+
+
+def _prepare(request: PrepareRequest) -> PreparedTask:
+    files = _stimulus_files(request.data_dir)
     if not files:
-        raise NotFoundError(f"no LAION-fMRI stimulus files in {folder}; get them with "
-                            f"`imagesets download laion_fmri --data-dir {request.data_dir}`")
+        raise NotFoundError(f"no LAION-fMRI stimulus files in {request.data_dir / STIMULI_DIR}; "
+                            f"get them with `imagesets download laion_fmri --data-dir "
+                            f"{request.data_dir}`")
     listing = {p.name: p.stat().st_size for p in files}
     output = request.metadata_dir / f"{request.task}.json"
     atomic_write_text(output, json.dumps({"data_dir": str(request.data_dir), "files": listing},
                                          indent=2))
-    fingerprint = hashlib.sha256(json.dumps(listing, sort_keys=True).encode()).hexdigest()[:16]
-    return PreparedTask(NAME, request.task, str(request.data_dir), str(output), {}, fingerprint)
+    return PreparedTask(NAME, request.task, str(request.data_dir), str(output), {},
+                        stat_stamp(files))
 
 
 def _open(prepared: PreparedTask) -> Stimuli:
@@ -103,6 +113,7 @@ ENTRY = register(DatasetEntry(
     prepare=_prepare,
     open=_open,
     download=_download,
+    inputs=_inputs,
 ))
 
 __all__ = ["Captions", "ENTRY", "Embeddings", "LICENSE_NOTICE", "MODELS", "Neighbours",

@@ -7,19 +7,18 @@ the license notice; opening gives a :class:`PanoCapsDataset` following the datas
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..catalog import DatasetEntry, PreparedTask, PrepareRequest, Task, register
+from ..catalog import DatasetEntry, Option, PreparedTask, PrepareRequest, Task, register
 from ..errors import InvalidDataError, NotFoundError
-from ..fsutil import atomic_write_text
+from ..fsutil import atomic_write_text, stat_stamp
 from .download import REPO_ID, download_panocaps
-from .formats import available_splits, find_json_pair, find_parquet_files
+from .formats import SPLITS, available_splits, find_json_pair, find_parquet_files
 from .split import FIELDS, PanoCapsSplit, load
 
 NAME = "panocaps"
@@ -43,7 +42,7 @@ The folder then holds data/{{train,val,test}}-*.parquet (and annotations/{{split
 The images are NOT included: get them from their sources, ADE20K (ADEChallengeData2016, from
 the MIT scene-parsing site), COCONut (COCO 2017 / Objects365 images, from the COCONut release)
 and VIPSeg (video frames, from the VIPSeg release), and place them so that
-IMAGES_DIR/<file_name> exists for each image (`imagesets validate panocaps --root ROOT
+IMAGES_DIR/<file_name> exists for each image (`imagesets validate panocaps --data-dir ROOT
 --images-dir IMAGES_DIR` lists what is missing). Then:
   imagesets prepare panocaps --data-dir /path/to/panocaps
 {LICENSE_NOTICE}"""
@@ -89,12 +88,11 @@ def _split_files(root: Path, split: str) -> list[Path]:
     return list(pair) if pair else find_parquet_files(root, split)
 
 
-def _fingerprint(files: list[Path]) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(files):
-        stat = path.stat()
-        digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:16]
+def _inputs(root: Path, options: Mapping[str, Any]) -> str:
+    """The cheap input check: stats of the annotation files of the prepared splits."""
+    found = available_splits(root) if root.is_dir() else ()
+    wanted = options.get("sets") or found
+    return ",".join(found) + ":" + stat_stamp(f for s in wanted for f in _split_files(root, s))
 
 
 def _prepare(request: PrepareRequest) -> PreparedTask:
@@ -121,7 +119,7 @@ def _prepare(request: PrepareRequest) -> PreparedTask:
     output = request.metadata_dir / f"{TASK}.json"
     atomic_write_text(output, json.dumps(index, indent=2) + "\n")
     return PreparedTask(NAME, request.task, str(root), str(output), dict(request.options),
-                        _fingerprint(files))
+                        stat_stamp(files))
 
 
 def _open(prepared: PreparedTask) -> PanoCapsDataset:
@@ -144,8 +142,11 @@ ENTRY = register(DatasetEntry(
     keywords=("grounded_captioning", "panoptic_segmentation", "captioning"),
     size="annotations ~25 MB (Parquet); images from ADE20K, COCONut and VIPSeg (user-provided)",
     downloadable=True,
-    tasks=(Task(TASK, "captions, tagged phrases and panoptic masks per image",
-                ("sets", "images_dir")),),
+    tasks=(Task(TASK, "captions, tagged phrases and panoptic masks per image", (
+        Option("sets", "only these splits (default: every split present)", multiple=True,
+               choices=SPLITS, aliases=("--split",), metavar="SPLIT"),
+        Option("images_dir", "where the images are (PanoCaps ships annotations "
+               "only)", type=Path, remembered=True, metavar="DIR"))),),
     default_task=TASK,
     sets=("train", "val", "test"),
     fields=FIELDS,
@@ -155,4 +156,5 @@ ENTRY = register(DatasetEntry(
     prepare=_prepare,
     open=_open,
     download=download_panocaps,
+    inputs=_inputs,
 ))

@@ -2,13 +2,14 @@
 
 from .ascii import ascii_to_strings, strings_to_ascii
 from .loader import FieldView, MetadataLoader, SetView
-from .writer import write_metadata
+from .writer import stored_format_version, write_metadata
 
 __all__ = [
     "FieldView",
     "MetadataLoader",
     "SetView",
     "ascii_to_strings",
+    "stored_format_version",
     "strings_to_ascii",
     "write_metadata",
 ]

@@ -34,3 +34,16 @@ def write_metadata(
                 for field, array in fields.items():
                     group.create_dataset(field, data=np.asarray(array))
             h5.attrs[ATTRIBUTE] = json.dumps(dict(attributes or {}), sort_keys=True)
+
+
+def stored_format_version(path: str | os.PathLike) -> int | None:
+    """The ``format_version`` an HDF5 metadata file records (None if not HDF5 or none)."""
+    try:
+        if not h5py.is_hdf5(path):
+            return None
+        with h5py.File(path, "r") as h5:
+            raw = h5.attrs.get(ATTRIBUTE)
+        version = json.loads(raw).get("format_version") if raw is not None else None
+    except (OSError, ValueError, AttributeError):
+        return None
+    return version if isinstance(version, int) else None
