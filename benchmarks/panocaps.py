@@ -13,8 +13,14 @@ Builds a synthetic split the size of PanoCaps test (980 images, ~10 panoptic mas
 
 checks that both give identical pixels, and prints CPU seconds and ratios.
 
+With ``--loader``, also writes one JPEG per image and times training items (image + masks in
+phrase order + group ids) through a torch ``DataLoader``: ``panocaps.TrainingDataset`` against
+a loader of the kind the authors use (pycocotools ``COCO`` over the mask JSON, the caption JSON
+indexed by image, per item ``annToMask`` for every mask a phrase names and a Pillow decode).
+
     python benchmarks/panocaps.py                 # 980 images
     python benchmarks/panocaps.py --images 200    # quicker
+    python benchmarks/panocaps.py --images 300 --loader --repeats 2
 """
 
 from __future__ import annotations
@@ -169,10 +175,102 @@ def check_identical(root: Path) -> int:
     return sum(len(v) for v in naive.values())
 
 
+def write_images(root: Path, quality: int = 90) -> Path:
+    """One camera-like JPEG per image of the synthetic split (smooth colour fields + noise)."""
+    from PIL import Image
+
+    folder = root / "images"
+    folder.mkdir(exist_ok=True)
+    document = json.loads((root / "annotations" / "test_caption.json").read_text())
+    rng = np.random.default_rng(1)
+    for info in document["images"]:
+        height, width = info["height"], info["width"]
+        ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+        base = np.stack([128 + 90 * np.sin(xs / (40 + 10 * c) + ys / 70 + c) for c in range(3)],
+                        axis=-1)
+        pixels = np.clip(base + rng.normal(0, 12, base.shape), 0, 255).astype(np.uint8)
+        Image.fromarray(pixels).save(folder / info["file_name"], quality=quality)
+    return folder
+
+
+class AuthorsStyleDataset:
+    """The straightforward training loader: pycocotools COCO over the JSON pair, per item."""
+
+    def __init__(self, root: Path, images: Path) -> None:
+        import contextlib
+        import io
+
+        from pycocotools.coco import COCO
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.coco = COCO(str(root / "annotations" / "test_mask.json"))
+        with open(root / "annotations" / "test_caption.json") as fh:
+            document = json.load(fh)
+        self.images = document["images"]
+        self.captions = {c["image_id"]: c for c in document["annotations"]}
+        self.folder = images
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> dict:
+        import torch
+        from PIL import Image
+
+        info = self.images[index]
+        caption = self.captions[info["id"]]
+        anns = self.coco.loadAnns(self.coco.getAnnIds(imgIds=[info["id"]]))
+        stack, groups = [], []
+        for phrase, match in enumerate(TAG.finditer(caption["caption_ann"])):
+            for mask_index in (int(n) for n in match.group(1).split(",")):
+                stack.append(self.coco.annToMask(anns[mask_index]))
+                groups.append(phrase)
+        image = np.array(Image.open(self.folder / info["file_name"]).convert("RGB"))
+        return {"image": torch.from_numpy(image).permute(2, 0, 1), "image_id": info["id"],
+                "masks": torch.from_numpy(np.stack(stack)),
+                "seg_group_ids": torch.tensor(groups)}
+
+
+def loader_rows(root: Path, repeats: int) -> list[dict]:
+    """Construction time, then samples/s of both datasets through a DataLoader (batch 8, main
+    process, the same items checked equal)."""
+    from torch.utils.data import DataLoader
+
+    from imagesets.panocaps import TrainingDataset, collate
+
+    images = write_images(root)
+    our_init, _, ours = timed(lambda: TrainingDataset(root, "test", images_dir=images), repeats)
+    their_init, _, theirs = timed(lambda: AuthorsStyleDataset(root, images), repeats)
+    for index in (0, len(ours) // 2, len(ours) - 1):
+        a, b = ours[index], theirs[index]
+        assert np.array_equal(a["masks"].numpy(), b["masks"].numpy())
+        assert a["seg_group_ids"].tolist() == b["seg_group_ids"].tolist()
+        assert np.array_equal(a["image"].numpy(), b["image"].numpy())
+
+    def consume(dataset: object) -> int:
+        return sum(len(batch["image_id"]) for batch in DataLoader(
+            dataset, batch_size=8, num_workers=0, collate_fn=collate))
+
+    rows = [{"task": "training dataset construction", "imagesets CPU s": f"{our_init:.2f}",
+             "naive CPU s": f"{their_init:.2f}",
+             "ratio (naive / ours)": f"{their_init / our_init:.2f}x", "wall s (ours / naive)": ""}]
+    our_cpu, our_wall, count = timed(lambda: consume(ours), repeats)
+    their_cpu, their_wall, _ = timed(lambda: consume(theirs), repeats)
+    rows.append({"task": f"training items via DataLoader ({count} images)",
+                 "imagesets CPU s": f"{our_cpu:.2f}", "naive CPU s": f"{their_cpu:.2f}",
+                 "ratio (naive / ours)": f"{their_cpu / our_cpu:.2f}x",
+                 "wall s (ours / naive)": f"{our_wall:.2f} / {their_wall:.2f}"})
+    print(f"samples/s per CPU second: imagesets {count / our_cpu:.0f}, authors-style "
+          f"{count / their_cpu:.0f}")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=980)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--loader", action="store_true",
+                        help="also time training items through a torch DataLoader")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="panocaps-bench-") as folder:
         root = Path(folder)
@@ -198,6 +296,8 @@ def main() -> None:
                          "naive CPU s": f"{their_cpu:.2f}",
                          "ratio (naive / ours)": f"{their_cpu / our_cpu:.2f}x",
                          "wall s (ours / naive)": f"{our_wall:.2f} / {their_wall:.2f}"})
+        if args.loader:
+            rows += loader_rows(root, args.repeats)
         print(format_table(rows))
 
 

@@ -20,9 +20,20 @@ from typing import Any
 
 from tqdm import tqdm
 
+from .catalog import Option
 from .errors import ImagesetsError, InvalidDataError, require
 
 ENGINES = ("local", "ray")
+
+ENGINE_OPTIONS = (
+    Option("workers", "parallel worker processes (default: all cores)", type=int, minimum=1,
+           changes_output=False),
+    Option("engine", "run the work in local processes or as Ray tasks (default: local, ray "
+           "with --ray-address)", choices=ENGINES, changes_output=False),
+    Option("address", "with --engine ray: an existing cluster (e.g. auto, ray://head:10001)",
+           flag="--ray-address", changes_output=False, metavar="ADDRESS"),
+)
+"""How a task runs its work items (never what it writes): the options of every engine task."""
 IN_FLIGHT_PER_WORKER = 2
 MAX_CHUNK = 32
 

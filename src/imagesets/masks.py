@@ -209,7 +209,12 @@ def decode_stack(rles: Sequence[RLE], where: str = "masks") -> np.ndarray:
             raise InvalidDataError(f"{where}: masks of different sizes {[size, checked[:2]]}")
         size = checked[:2]
         runs.append(checked[2])
-    height, width = size
+    return stack_runs(runs, *size)
+
+
+def stack_runs(runs: Sequence[np.ndarray], height: int, width: int) -> np.ndarray:
+    """``n × h × w`` uint8 masks from checked run lengths (see :func:`checked_runs`), expanded
+    with one ``np.repeat``; ``stack[k]`` is a transposed view of mask k's column-major pixels."""
     values = np.concatenate([np.arange(len(r), dtype=np.uint8) & 1 for r in runs])
     flat = np.repeat(values, np.concatenate(runs))
     return flat.reshape(len(runs), width, height).transpose(0, 2, 1)

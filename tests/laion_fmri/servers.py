@@ -1,5 +1,6 @@
 """Real servers on loopback for download tests: moto's standalone S3 server, and a small HTTP
-file server that honours ``Range`` and can cut a transfer, slow it down, or corrupt it."""
+file server that honours ``Range`` + ``If-Range`` (which moto ignores), can serve S3-style
+multipart ETags and ``HEAD ?partNumber=``, and can cut a transfer, slow it down, or corrupt it."""
 
 from __future__ import annotations
 
@@ -41,6 +42,17 @@ class Behaviour:
     corrupt_at: int | None = None     # flip the byte at this offset in every response
     bytes_per_second: int | None = None
     announced_md5: str = ""
+    part_size: int | None = None      # serve a multipart ETag "MD5-of-part-MD5s-N"
+    answers_part_number: bool = True  # HEAD ?partNumber=1 gives part 1's length
+
+    @property
+    def etag(self) -> str:
+        if self.part_size is None:
+            return f'"{self.announced_md5}"'
+        parts = [self.data[i:i + self.part_size]
+                 for i in range(0, len(self.data), self.part_size)]
+        joined = b"".join(hashlib.md5(p).digest() for p in parts)
+        return f'"{hashlib.md5(joined).hexdigest()}-{len(parts)}"'
 
 
 @dataclass
@@ -49,12 +61,23 @@ class FileServer:
 
     files: dict[str, Behaviour] = field(default_factory=dict)
     log: list[tuple[str, str, str | None]] = field(default_factory=list)
+    headers: list[dict[str, str | None]] = field(default_factory=list)
     sent: dict[str, int] = field(default_factory=dict)
 
     def add(self, path: str, data: bytes, **behaviour: object) -> str:
         self.files[path] = Behaviour(data, announced_md5=hashlib.md5(data).hexdigest(),
                                      **behaviour)
         return f"{self.url}{path}"
+
+    def replace(self, path: str, data: bytes) -> None:
+        """Put new content under ``path`` (a new ETag), keeping its other behaviour."""
+        item = self.files[path]
+        item.data, item.announced_md5 = data, hashlib.md5(data).hexdigest()
+
+    def requests(self, method: str, path: str) -> list[dict[str, str | None]]:
+        """The headers that matter of each ``method`` request for ``path``."""
+        return [entry for entry in self.headers if entry["method"] == method
+                and entry["path"] == path]
 
     def start(self) -> FileServer:
         server = self
@@ -66,13 +89,27 @@ class FileServer:
                 pass
 
             def _head(self) -> tuple[Behaviour, int] | None:
-                server.log.append((self.command, self.path, self.headers.get("Range")))
-                item = server.files.get(self.path)
+                path, _, query = self.path.partition("?")
+                server.log.append((self.command, path, self.headers.get("Range")))
+                server.headers.append({"method": self.command, "path": path, "query": query,
+                                       "range": self.headers.get("Range"),
+                                       "if_range": self.headers.get("If-Range")})
+                item = server.files.get(path)
                 if item is None:
                     self.send_error(404)
                     return None
+                if query == "partNumber=1" and item.part_size and item.answers_part_number:
+                    self.send_response(206)
+                    self.send_header("Content-Length", str(min(item.part_size, len(item.data))))
+                    self.send_header("ETag", item.etag)
+                    self.send_header("x-amz-mp-parts-count", item.etag.rsplit("-")[-1][:-1])
+                    self.end_headers()
+                    return None
                 start = 0
                 wanted = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "")
+                if_range = self.headers.get("If-Range")
+                if wanted and if_range is not None and if_range != item.etag:
+                    wanted = None                      # RFC 9110: changed, send it all
                 if wanted:
                     start = int(wanted.group(1))
                     if start >= len(item.data):
@@ -87,7 +124,7 @@ class FileServer:
                 else:
                     self.send_response(200)
                 self.send_header("Content-Length", str(len(item.data) - start))
-                self.send_header("ETag", f'"{item.announced_md5}"')
+                self.send_header("ETag", item.etag)
                 self.send_header("Accept-Ranges", "bytes")
                 self.end_headers()
                 return item, start

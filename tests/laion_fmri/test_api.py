@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 import imagesets
+from imagesets import laion_fmri
 from imagesets.errors import InvalidDataError, NotFoundError
 from imagesets.laion_fmri import (
     Captions,
@@ -169,7 +170,9 @@ def test_captions_match_a_naive_reader_and_keep_na_text(sample) -> None:
                                        & (table["source"] == "ai"), "caption"].item()
     assert caps.ai(ood) is None and caps.ai(unique) is None
     assert len(caps.human(ood)) == 5 and len(caps.human(unique)) == 3
-    assert caps.human("not_a_stimulus.jpg") == [] and caps.ai("not_a_stimulus.jpg") is None
+    for call in (caps.human, caps.ai, caps.list, caps.get):
+        with pytest.raises(KeyError, match="'not_a_stimulus.jpg' is not a stimulus name"):
+            call("not_a_stimulus.jpg")
     assert caps.metadata.loc[caps.metadata["source"] == "ai", "participant_id"].isna().all()
     with pytest.raises(ValueError, match="'human', 'ai' or None"):
         caps.list(first, source="robot")
@@ -217,8 +220,11 @@ def test_stimulus_images_by_index_numpy_index_and_name(sample) -> None:
     assert (shown[0, 0] == 128).all()
     np.testing.assert_array_equal(shown[-1], np.asarray(original)[-1, :, :3])
     assert stim.images.array([0, name]).shape == (2, 24, 24, 3)
-    with pytest.raises(NotFoundError, match="outside 0"):
-        stim.images[len(sample.names)]
+    n = len(sample.names)
+    assert stim.images[-1] == stim.images[n - 1] and stim.images[-n] == stim.images[0]
+    for bad in (n, -n - 1):
+        with pytest.raises(IndexError, match=f"valid indices are {-n}..{n - 1}"):
+            stim.images[bad]
     with pytest.raises(NotFoundError, match="no stimulus is named"):
         stim.images["missing.jpg"]
     assert stim["stimuli"][3]["image_name"] == name and len(stim["stimuli"]) == len(stim)
@@ -230,9 +236,10 @@ def test_stimuli_open_with_only_the_derivative_files(sample, tmp_path: Path) -> 
     assert stim.names() == list(stim.embeddings.image_ids)
     assert stim.captions.human(sample.names[0])[1] == "NA"
     assert stim.segmentations.nouns("shared_12rep_LAION_cluster_1003_i0.jpg")[0] == "fingers"
-    with pytest.raises(NotFoundError, match="stimulus metadata not found.*request access"):
+    with pytest.raises(laion_fmri.StimuliNotDownloadedError,
+                       match="stimulus metadata not found.*request access"):
         stim.images[0]
-    with pytest.raises(NotFoundError, match="no stimuli/ folder"):
+    with pytest.raises(laion_fmri.DataNotDownloadedError, match="no stimuli/ folder"):
         load_stimuli(tmp_path)
 
 
@@ -265,18 +272,18 @@ def test_subject_metadata_concatenates_sessions(sample) -> None:
 def test_subject_ids_and_errors(sample) -> None:
     for subject in (1, "1", "01", "sub-01", np.int64(1)):
         assert load_subject(subject, sample.root).subject_id == "sub-01"
-    with pytest.raises(NotFoundError, match="no data for sub-02.*subjects here: sub-01"):
+    with pytest.raises(laion_fmri.DataNotDownloadedError,
+                       match="no data for sub-02.*subjects here: sub-01"):
         load_subject(2, sample.root)
-    with pytest.raises(NotFoundError, match="not a sub identifier"):
+    with pytest.raises(laion_fmri.SubjectNotFoundError, match="not a sub identifier"):
         load_subject("sub-0 1", sample.root)
     sub = load_subject(1, sample.root)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         n = len(sub.metadata)
-    with pytest.raises(NotFoundError, match=f"0..{n - 1}"):
+    with pytest.raises(IndexError, match=f"valid indices are {-n}..{n - 1}"):
         sub.embeddings.get("CLIP", n)
-    with pytest.raises(NotFoundError, match="no trials in ses-09"):
-        sub.embeddings.all("CLIP", session=9)
+    assert sub.embeddings.all("CLIP", session=9).shape == (0, 1024)
 
 
 @pytest.mark.filterwarnings("ignore:sub-01 ses-04")
@@ -328,7 +335,7 @@ def test_subject_works_without_the_gated_files(sample, tmp_path: Path) -> None:
 
 def test_data_dir_resolution_order(sample, tmp_path: Path, clean_config: Path,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(NotFoundError) as caught:
+    with pytest.raises(laion_fmri.DataDirNotSetError) as caught:
         get_data_dir()
     message = str(caught.value)
     assert "LAION_FMRI_DATA_DIR" in message and "imagesets catalog" in message

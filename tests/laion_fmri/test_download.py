@@ -19,6 +19,7 @@ from imagesets.cli.main import main
 from imagesets.downloads import (
     Remote,
     S3Bucket,
+    UnverifiedDownloadError,
     VerificationError,
     download_file,
     download_files,
@@ -83,7 +84,7 @@ def test_downloads_from_s3_are_byte_identical_and_md5_checked(bucket: str, sampl
         assert (target / key).read_bytes() == (sample.root / key).read_bytes(), key
     assert not list(target.rglob("*.part"))
     remote = S3Bucket("laion-fmri", "us-west-2", bucket).remote(DERIVATIVES[-1])
-    assert remote.checks() == ["size", "md5"]
+    assert remote.checks() == ["size", "md5", "checksum-crc32"]   # boto3 sends CRC32 now
     assert remote.md5 == hashlib.md5((target / DERIVATIVES[-1]).read_bytes()).hexdigest()
     stim = Stimuli(target)
     assert stim.embeddings.models == ["CLIP", "DINOv2", "PEcore", "SigLIP2"]
@@ -94,7 +95,7 @@ def test_one_model_only(bucket: str, tmp_path: Path) -> None:
     paths = download_embeddings("SigLIP2", data_dir=tmp_path, endpoint=bucket, verbose=False)
     assert [p.name for p in paths] == ["task-images_desc-SigLIP2_embeddings.h5"]
     assert load_embeddings("SigLIP2", tmp_path)["SigLIP2"].shape[1] == 1152
-    with pytest.raises(NotFoundError, match="CLIP embeddings not found"):
+    with pytest.raises(FileNotFoundError, match="CLIP embeddings not found"):
         load_embeddings("CLIP", tmp_path)
 
 
@@ -228,7 +229,10 @@ def test_missing_object_and_unreachable_server(files: FileServer, tmp_path: Path
     kept.write_bytes(b"local copy")
     files.stop()
     dead = f"{files.url}/kept.bin"
-    assert download_files([(dead, kept)], progress=False) == [kept]
+    with pytest.raises(UnverifiedDownloadError, match="kept.bin .server unreachable and not in "
+                                                      "the download manifest"):
+        download_files([(dead, kept)], progress=False)
+    assert download_files([(dead, kept)], progress=False, allow_unverified=True) == [kept]
     assert kept.read_bytes() == b"local copy"
     with pytest.raises(OfflineError, match="cannot reach"):
         download_files([(dead, tmp_path / "new.bin")], progress=False)

@@ -132,6 +132,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=None, help="files downloaded in parallel")
     p.add_argument("--n-jobs", dest="workers", type=int, help=argparse.SUPPRESS)
     p.add_argument("--endpoint", default=None, help="mirror / endpoint URL override")
+    p.add_argument("--verify", action="store_true",
+                   help="rehash files already present instead of trusting the manifest")
+    p.add_argument("--allow-unverified", action="store_true",
+                   help="accept files that can only be checked by size (exit 0)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=run_download)
 
@@ -216,6 +220,7 @@ def run_remove(args: argparse.Namespace) -> int:
 def run_download(args: argparse.Namespace) -> int:
     options = {k: v for k, v in (("what", args.what), ("workers", args.workers),
                                  ("endpoint", args.endpoint)) if v is not None}
+    options.update({k: True for k in ("verify", "allow_unverified") if getattr(args, k)})
     folder = api.download(args.name, data_dir=args.data_dir, verbose=not args.quiet,
                           home=args.home, **options)
     print(f"{args.name}: files in {folder}")

@@ -17,7 +17,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     e = datasets.add_parser(
         "panocaps", help="panoptic grounded captioning: AP50, mIoU, Recall, Precision, F1, gPQ",
         description="Score PanoCaps predictions with the official metrics (AP50, mIoU, "
-                    "Recall/Precision/F1/gPQ @0.5), broken down by data source and thing/stuff.")
+                    "Recall/Precision/F1/gPQ @0.5), broken down by data source, thing/stuff and "
+                    "single/plural entities.")
     data_dir_argument(e)
     e.add_argument("--split", "--sets", default="test", help="split to score (default: test)")
     e.add_argument("--pred", required=True,
@@ -80,6 +81,10 @@ def run_panocaps(args: argparse.Namespace) -> int:
         print("\nBy thing / stuff (ground-truth entities)")
         print(format_table([{"kind": kind, **{k: _fmt(v) for k, v in row.items()}}
                             for kind, row in result.by_kind.items()]))
+    if result.by_plurality:
+        print("\nBy single / plural entity (phrase names one ground-truth mask / several)")
+        print(format_table([{"entity": name, **{k: _fmt(v) for k, v in row.items()}}
+                            for name, row in result.by_plurality.items()]))
     if result.captions:
         print("\nCaption metrics")
         print(format_pairs([(k, _fmt(v)) for k, v in result.captions.items()]))

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import warnings
 from pathlib import Path
 
 from ..catalog import Registry
-from ..errors import NotFoundError
-from ..panocaps import available_splits, convert, load, show, validate_split, write_report
+from ..errors import ImagesetsError, NotFoundError
+from ..panocaps import (
+    CaptionMismatchWarning,
+    available_splits,
+    convert,
+    load,
+    show,
+    validate_split,
+    write_report,
+)
 from ..panocaps.convert import TARGETS
 from ..panocaps.formats import FORMATS
 
@@ -41,11 +50,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_convert)
 
-    p = _dataset_parser(commands, "show", "draw one annotated image to a PNG")
+    p = _dataset_parser(commands, "show", "draw one annotated image to a PNG or JPEG")
     p.add_argument("--split", "--sets", default="val", help="split (default: val)")
     p.add_argument("--image-id", default=None, help="image id (default: the first image)")
     p.add_argument("--images-dir", default=None, help="where the source images are")
-    p.add_argument("-o", "--output", required=True, help="PNG file to write")
+    p.add_argument("-o", "--output", required=True, help="file to write (.png, .jpg, .jpeg)")
+    _prediction_options(p, "draw ground truth and prediction side by side")
     p.set_defaults(func=run_show)
 
     p = _dataset_parser(commands, "report", "write a self-contained HTML page of many images")
@@ -54,7 +64,22 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=50, help="images shown without --image-id")
     p.add_argument("--images-dir", default=None, help="where the source images are")
     p.add_argument("-o", "--output", required=True, help="HTML file to write")
+    _prediction_options(p, "the prediction viewer: every image of the split, worst gPQ first")
     p.set_defaults(func=run_report)
+
+
+def _prediction_options(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--pred", default=None, metavar="PRED",
+                   help=f"predictions (folder of <image_id>.json or a .json/.jsonl file): {what}")
+    p.add_argument("--text-sim", default=None, metavar="BACKEND",
+                   help="with --pred: phrase similarity as in `imagesets evaluate` (exact, "
+                        "wordnet, sbert, a model id or folder; default: sbert, or the table "
+                        "with --sim-table)")
+    p.add_argument("--sim-table", default=None, metavar="FILE",
+                   help="with --pred: replay a similarity table saved by `imagesets evaluate "
+                        "--save-sim-table`")
+    p.add_argument("--mode", choices=("official", "corrected"), default="official",
+                   help="with --pred: evaluation mode as in `imagesets evaluate`")
 
 
 def data_dir_argument(parser: argparse.ArgumentParser) -> None:
@@ -78,10 +103,20 @@ def panocaps_root(args: argparse.Namespace) -> Path:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    root = panocaps_root(args)
-    splits = args.split or list(available_splits(root)) or ["val"]
-    reports = [validate_split(load(root, s, format=args.format), args.images_dir)
-               for s in splits]
+    try:
+        root = panocaps_root(args)
+        splits = args.split or list(available_splits(root)) or ["val"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CaptionMismatchWarning)  # validate lists each one
+            reports = [validate_split(load(root, s, format=args.format), args.images_dir)
+                       for s in splits]
+    except (ImagesetsError, OSError) as exc:
+        if not args.json:
+            raise
+        print(json.dumps({"root": None if args.root is None else str(args.root), "ok": False,
+                          "error": {"type": type(exc).__name__, "message": str(exc)},
+                          "splits": []}, indent=2, ensure_ascii=False))
+        return 1
     if args.json:
         print(json.dumps({"root": str(root), "ok": all(r.ok for r in reports),
                           "splits": [r.to_dict() for r in reports]}, indent=2,
@@ -104,9 +139,24 @@ def run_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate_options(args: argparse.Namespace) -> dict[str, object]:
+    return {"text_sim": args.text_sim or ("table" if args.sim_table else "sbert"),
+            "sim_table": args.sim_table, "mode": args.mode}
+
+
 def run_show(args: argparse.Namespace) -> int:
     split = load(panocaps_root(args), args.split, args.images_dir, format=args.format)
-    sample = split[args.image_id] if args.image_id is not None else split[0]
+    image_id = args.image_id if args.image_id is not None else split[0].image_id
+    if args.pred is not None:
+        from ..panocaps.viewer import show_prediction
+
+        path, comparison = show_prediction(split, args.pred, image_id, args.output,
+                                           **_evaluate_options(args))
+        score = comparison.score
+        print(f"wrote {path} ({split.name}/{image_id}: matched {score.tp}, missed {score.fn}, "
+              f"false positives {score.fp})")
+        return 0
+    sample = split[image_id]
     path = show(sample, args.output)
     print(f"wrote {path} ({sample.split}/{sample.image_id}: {len(sample.phrases)} phrases, "
           f"{len(sample.regions)} masks)")
@@ -116,11 +166,20 @@ def run_show(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     split = load(panocaps_root(args), args.split, args.images_dir, format=args.format)
     validation = validate_split(split)
+    errors = [p.to_dict() for p in validation.errors]
+    if args.pred is not None:
+        from ..panocaps.viewer import write_prediction_report
+
+        path = write_prediction_report(split, args.pred, args.output, validation=errors,
+                                       **_evaluate_options(args))
+        print(f"wrote {path} ({len(split)} images, {len(errors)} validation errors)")
+        return 0
     summary = [("split", split.name), ("files", ", ".join(split.data.sources)),
                ("images", len(split)), ("errors", len(validation.errors)),
                ("warnings", len(validation.warnings)),
                ("grounded fraction", validation.stats["grounded_fraction"]),
                ("mean coverage", validation.stats["mean_coverage"])]
-    path = write_report(split, args.output, args.image_id, args.limit, summary=summary)
-    print(f"wrote {path}")
+    path = write_report(split, args.output, args.image_id, args.limit, summary=summary,
+                        problems=errors)
+    print(f"wrote {path} ({len(errors)} validation errors listed)")
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..catalog import DatasetEntry, Option, PreparedTask, PrepareRequest, Task, register
-from ..engine import ENGINES
+from ..engine import ENGINE_OPTIONS
 from .classification import (
     FORMAT_VERSION,
     Ilsvrc2012Loader,
@@ -64,12 +64,7 @@ RAW256_OPTIONS = (
            "500MB)", default="1GB", remembered=True, metavar="SIZE"),
     Option("seed", "with --format shards: seed of the fixed shuffled sample order", type=int,
            default=DEFAULT_SEED, remembered=True),
-    Option("workers", "parallel worker processes (default: all cores)", type=int, minimum=1,
-           changes_output=False),
-    Option("engine", "run the resizing in local processes or as Ray tasks (default: local, "
-           "ray with --ray-address)", choices=ENGINES, changes_output=False),
-    Option("address", "with --engine ray: an existing cluster (e.g. auto, ray://head:10001)",
-           flag="--ray-address", changes_output=False, metavar="ADDRESS"),
+    *ENGINE_OPTIONS,
 )
 
 

@@ -10,17 +10,25 @@ import importlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..catalog import DatasetEntry, PreparedTask, PrepareRequest, Task, register
+from ..catalog import DatasetEntry, Option, PreparedTask, PrepareRequest, Task, register
+from ..engine import ENGINE_OPTIONS
 from ..errors import NotFoundError
 from ..fsutil import atomic_write_text, stat_stamp
 from . import config
+from .brain_layout import MASK_SOURCES
 from .config import dataset_initialize, get_data_dir, set_data_dir
-from .layout import MODELS, STIMULI_DIR
-
-if TYPE_CHECKING:
-    from .dataset import LaionFmriDataset
+from .exceptions import (
+    DataDirNotSetError,
+    DataNotDownloadedError,
+    DataNotFoundError,
+    LicenseNotAcceptedError,
+    NoMatchingDataError,
+    StimuliNotDownloadedError,
+    SubjectNotFoundError,
+)
+from .layout import GLM_DIR, MODELS, STIMULI_DIR
 
 # The data classes pull in pandas and h5py; they load on first use, so `import imagesets` (and
 # every CLI command) stays fast.
@@ -30,7 +38,8 @@ _LAZY = {
     "StimulusImages": "stimuli", "load_stimuli": "stimuli", "Subject": "subject",
     "load_subject": "subject", "LICENSE_NOTICE": "download", "download_captions": "download",
     "download_embeddings": "download", "download_parts": "download",
-    "download_segmentations": "download",
+    "download_segmentations": "download", "Group": "group", "load_subjects": "group",
+    "SubjectTrialsDataset": "torch_dataset",
 }
 
 
@@ -65,11 +74,19 @@ def _stimulus_files(data_dir: Path) -> list[Path]:
 
 
 def _inputs(data_dir: Path, options: Mapping[str, Any]) -> str:
-    """The cheap input check: stats of the stimulus folder and of its files."""
+    """The cheap input check: stats of the stimulus folder and files (``stimuli``), or of the
+    subject's folder and single-trial betas files (``betas``)."""
+    if options.get("subject"):
+        subject = data_dir / GLM_DIR / options["subject"]
+        return stat_stamp([subject, *sorted(subject.glob("ses-*/func/*SingletrialBetas*"))])
     return stat_stamp([data_dir / STIMULI_DIR, *_stimulus_files(data_dir)])
 
 
 def _prepare(request: PrepareRequest) -> PreparedTask:
+    if request.task == "betas":
+        from .betas_task import prepare
+
+        return prepare(request)
     files = _stimulus_files(request.data_dir)
     if not files:
         raise NotFoundError(f"no LAION-fMRI stimulus files in {request.data_dir / STIMULI_DIR}; "
@@ -83,7 +100,11 @@ def _prepare(request: PrepareRequest) -> PreparedTask:
                         stat_stamp(files))
 
 
-def _open(prepared: PreparedTask) -> LaionFmriDataset:
+def _open(prepared: PreparedTask) -> Any:
+    if prepared.task == "betas":
+        from .betas_task import SubjectBetas
+
+        return SubjectBetas(prepared)
     from .dataset import LaionFmriDataset
 
     return LaionFmriDataset(prepared.data_dir, ENTRY.license)
@@ -103,7 +124,16 @@ ENTRY = register(DatasetEntry(
     keywords=("fmri", "embeddings", "segmentation", "captions"),
     size="embeddings 4 x ~53 MB, segmentations ~68 MB, captions one CSV of ~79k rows",
     downloadable=True,
-    tasks=(Task("stimuli", "the stimulus hub: metadata, images, embeddings, masks, captions"),),
+    tasks=(Task("stimuli", "the stimulus hub: metadata, images, embeddings, masks, captions"),
+           Task("betas", "a subject's single-trial betas, brain-masked per session for fast "
+                "ROI and trial reads", (
+                    Option("subject", "the subject (sub-01, sub-03, sub-05, sub-06, sub-07)",
+                           metavar="SUBJECT"),
+                    Option("sessions", "only these sessions (default: every session with a "
+                           "betas file)", multiple=True, metavar="SES"),
+                    Option("mask_source", "the brain mask: the anatomical one or R2mean != 0",
+                           choices=MASK_SOURCES, default="anatomical"),
+                    *ENGINE_OPTIONS))),
     default_task="stimuli",
     sets=("stimuli",),
     fields=("image_name", "dataset", "participant", "unique_or_shared", "n_reps"),
@@ -116,8 +146,11 @@ ENTRY = register(DatasetEntry(
     inputs=_inputs,
 ))
 
-__all__ = ["Captions", "ENTRY", "Embeddings", "LICENSE_NOTICE", "MODELS", "Neighbours",
-           "Segmentations", "Stimuli", "StimulusImages", "Subject", "config",
-           "dataset_initialize", "download_captions", "download_embeddings",
-           "download_segmentations", "get_data_dir", "load_embeddings", "load_stimuli",
+__all__ = ["Captions", "DataDirNotSetError", "DataNotDownloadedError", "DataNotFoundError",
+           "ENTRY", "Embeddings", "LICENSE_NOTICE", "LicenseNotAcceptedError", "MODELS",
+           "Neighbours", "NoMatchingDataError", "Segmentations", "Stimuli",
+           "StimuliNotDownloadedError", "StimulusImages", "Subject", "SubjectNotFoundError",
+           "config", "dataset_initialize", "download_captions", "download_embeddings",
+           "download_segmentations", "get_data_dir", "Group", "load_subjects",
+           "SubjectTrialsDataset", "load_embeddings", "load_stimuli",
            "load_subject", "set_data_dir"]

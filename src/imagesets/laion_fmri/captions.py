@@ -23,7 +23,7 @@ from ..catalog import data_home
 from ..errors import InvalidDataError
 from .config import NAME, resolve_data_dir
 from .layout import CAPTIONS_CSV, required_file
-from .tables import read_table
+from .tables import check_stimulus_name, read_table
 
 COLUMNS = ("image_name", "caption_idx", "source", "caption", "origin_collection",
            "participant_id", "ai_model")
@@ -167,18 +167,27 @@ class Captions:
     def __contains__(self, image_name: object) -> bool:
         return isinstance(image_name, str) and self.index.span(image_name) != (0, 0)
 
+    def _span(self, image_name: str) -> tuple[int, int]:
+        """The rows of a stimulus (``(0, 0)`` without captions); KeyError for a non-stimulus."""
+        span = self.index.span(image_name) if isinstance(image_name, str) else (0, 0)
+        if span == (0, 0):
+            check_stimulus_name(self.data_dir, image_name, "captions")
+        return span
+
     def get(self, image_name: str) -> pd.DataFrame:
         """All caption rows of one image, by ``caption_idx`` (AI first); empty if none."""
-        start, stop = self.index.span(image_name)
+        start, stop = self._span(image_name)
         return self.metadata.iloc[self.index.order[start:stop]].reset_index(drop=True)
 
     def human(self, image_name: str, limit: int | None = None) -> list[str]:
         """Human captions in rank order (at most ``limit``); ``[]`` if none."""
+        self._span(image_name)
         captions = self.index.texts(image_name, HUMAN)
         return captions if limit is None else captions[:limit]
 
     def ai(self, image_name: str) -> str | None:
         """The AI caption, or None (unique and OOD images have none)."""
+        self._span(image_name)
         found = self.index.texts(image_name, AI)
         return found[0] if found else None
 
@@ -186,4 +195,5 @@ class Captions:
         """Captions of one image by ``caption_idx``, optionally of one ``source``."""
         if source is not None and source not in SOURCES:
             raise InvalidDataError(f"source must be 'human', 'ai' or None, not {source!r}")
+        self._span(image_name)
         return self.index.texts(image_name, None if source is None else SOURCES[source])

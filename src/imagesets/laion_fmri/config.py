@@ -11,6 +11,7 @@ from pathlib import Path
 from ..catalog import Registry
 from ..errors import NotFoundError
 from ..fsutil import atomic_write_text
+from .exceptions import DataDirNotSetError
 
 NAME = "laion_fmri"
 ENV_VAR = "LAION_FMRI_DATA_DIR"
@@ -44,11 +45,11 @@ def _from_config_file() -> str | None:
 
 
 def get_data_dir() -> str:
-    """The configured data directory, or a NotFoundError naming every place looked at."""
+    """The configured data directory, or a DataDirNotSetError naming every place looked at."""
     for found in (os.environ.get(ENV_VAR), Registry().data_dir(NAME), _from_config_file()):
         if found:
             return str(Path(found).expanduser())
-    raise NotFoundError(
+    raise DataDirNotSetError(
         f"no LAION-fMRI data directory is configured. Pass data_dir=..., or set one of: "
         f"${ENV_VAR}; the imagesets catalog (`imagesets download laion_fmri --data-dir DIR` or "
         f"laion_fmri.set_data_dir(DIR)); the laion_fmri config file {config_file()} "

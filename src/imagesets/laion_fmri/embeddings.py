@@ -21,6 +21,13 @@ from .layout import MODELS, embeddings_key, required_file
 
 SEARCH_BLOCK_ROWS = 8192
 SEARCH_BLOCK_QUERIES = 1024
+#: Models shipped with the release (the ``desc-`` token of their file names), as published.
+AVAILABLE_MODELS = tuple(MODELS)
+
+
+class UnknownModelError(NotFoundError, ValueError):
+    """A model name that is not one of :data:`AVAILABLE_MODELS` (a ValueError, as published,
+    and a KeyError like imagesets' other lookups)."""
 
 
 class Neighbours(NamedTuple):
@@ -37,8 +44,8 @@ def select_models(models: str | Iterable[str]) -> tuple[str, ...]:
         (models,) if isinstance(models, str) else tuple(models))
     unknown = [m for m in chosen if m not in MODELS]
     if unknown or not chosen:
-        raise NotFoundError(f"unknown embedding model(s) {unknown or list(chosen)}; the models "
-                            f"are {', '.join(MODELS)} (or 'all')")
+        raise UnknownModelError(f"unknown embedding model(s) {unknown or list(chosen)}; the "
+                                f"models are {', '.join(MODELS)} (or 'all')")
     return chosen
 
 
@@ -101,8 +108,14 @@ class Embeddings:
     def __len__(self) -> int:
         return len(self.image_ids)
 
-    def __contains__(self, model: object) -> bool:
-        return model in self._models
+    def __contains__(self, item: object) -> bool:
+        """``"CLIP" in emb`` (a loaded model) or ``("CLIP", name) in emb`` (a row of it)."""
+        if isinstance(item, str):
+            return item in self._models
+        if isinstance(item, tuple) and len(item) == 2 and item[0] in self._models:
+            self._load(item[0])
+            return isinstance(item[1], str) and item[1] in self._index[item[0]]
+        return False
 
     def __getitem__(self, model: str) -> np.ndarray:
         """The whole ``(N, D)`` float16 matrix of ``model`` (read-only, in file row order)."""
@@ -122,24 +135,34 @@ class Embeddings:
         return positions
 
     def get(self, model: str, image_name: str | Sequence[str]) -> np.ndarray:
-        """One name → its ``(D,)`` vector; a list → ``(n, D)`` in the caller's order."""
+        """One name → its ``(D,)`` vector; a list → ``(n, D)`` in the caller's order.
+
+        One name is a hot path in user loops: two dictionary lookups and a row view.
+        """
+        if isinstance(image_name, str):
+            try:
+                return self._matrix[model][self._index[model][image_name]]
+            except KeyError:
+                pass                     # not loaded yet, or an unknown name: say which below
         rows = self.indices(model, image_name)
         matrix = self._matrix[model]
         return matrix[rows[0]] if isinstance(image_name, str) else matrix[rows]
 
     def search(self, model: str, query: str | Sequence[str] | np.ndarray, k: int = 10,
                use_faiss: bool | None = None) -> Neighbours:
-        """Exact cosine nearest neighbours of ``query`` (image names or vectors) among all rows.
+        """Exact cosine nearest neighbours of ``query`` among all rows, ``k`` per query.
 
-        A name query finds its own image first. float16 rows are upcast to float32 in blocks;
-        faiss (exact inner product on normalised rows) is used when installed, unless
+        One query (1-D result fields): a name, or one vector (1-D array or list of D numbers).
+        Several (one result row each): a list, array or Series of names, or a 2-D array of
+        vectors. A name query finds its own image first. float16 rows are upcast to float32 in
+        blocks; faiss (exact inner product on normalised rows) is used when installed, unless
         ``use_faiss=False``.
         """
-        single = isinstance(query, str) or (isinstance(query, np.ndarray) and query.ndim == 1)
-        if isinstance(query, str) or (len(query) and isinstance(query[0], str)):
-            vectors = self.get(model, [query] if isinstance(query, str) else list(query))
-        else:
-            vectors = np.atleast_2d(np.asarray(query))
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
+            raise InvalidDataError(f"k must be a positive number of neighbours, not {k!r}")
+        single, names, vectors = _queries(query)
+        if names is not None:
+            vectors = self.get(model, names)
         matrix = self[model]
         if vectors.shape[1:] != matrix.shape[1:]:
             raise InvalidDataError(f"query vectors have {vectors.shape[1:]} features; {model} "
@@ -147,7 +170,7 @@ class Embeddings:
         queries = vectors.astype(np.float32)
         lengths = np.linalg.norm(queries, axis=1, keepdims=True)
         queries = np.divide(queries, lengths, out=np.zeros_like(queries), where=lengths > 0)
-        k = max(0, min(int(k), len(matrix)))
+        k = min(int(k), len(matrix))
         if use_faiss is None:
             use_faiss = _faiss_installed()
         scores, indices = (self._faiss_search if use_faiss else self._numpy_search)(
@@ -230,6 +253,31 @@ class Embeddings:
         matrix.flags.writeable = False
         self._matrix[model], self._ids[model] = matrix, names
         self._index[model], self._valid[model] = index, valid
+
+
+def _queries(query: object) -> tuple[bool, list[str] | None, np.ndarray | None]:
+    """``(single, names, vectors)`` of a search query (names or vectors, one or several)."""
+    if isinstance(query, str):
+        return True, [query], None
+    values = query.to_numpy() if isinstance(query, pd.Series) else query
+    if isinstance(values, (list, tuple)) and not values:
+        return False, [], None
+    if not isinstance(values, np.ndarray):
+        values = list(values) if isinstance(values, (list, tuple)) else values
+        if isinstance(values, list) and values and all(isinstance(v, str) for v in values):
+            return False, values, None
+        values = np.asarray(values)
+    if values.dtype.kind in "USO":
+        if values.ndim == 0:
+            return True, [str(values)], None
+        if values.ndim == 1 and all(isinstance(v, str) for v in values.tolist()):
+            return False, [str(v) for v in values.tolist()], None
+        raise InvalidDataError("a search query is image names or numeric vectors, not a mix "
+                               f"(got an array of {values.dtype} with shape {values.shape})")
+    if values.ndim not in (1, 2) or values.size == 0:
+        raise InvalidDataError(f"a query vector is 1-D (one query) or 2-D (one per row); got "
+                               f"shape {values.shape}")
+    return values.ndim == 1, None, np.atleast_2d(values)
 
 
 def _faiss_installed() -> bool:

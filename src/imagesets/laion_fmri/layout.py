@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from ..errors import NotFoundError
+from .exceptions import DataNotDownloadedError, StimuliNotDownloadedError
 
 #: Embedding models of the release and their feature dimensions.
 MODELS: dict[str, int] = {"CLIP": 1024, "DINOv2": 1024, "PEcore": 1024, "SigLIP2": 1152}
+#: The shape of every stimulus file name (a name failing it is a typo, e.g. a missing ``.jpg``).
+STIMULUS_NAME = re.compile(r"^(shared|unique)_.+\.(jpg|png)$")
 #: Models whose rows are L2-normalised (DINOv2's are not).
 NORMALISED_MODELS = frozenset({"CLIP", "PEcore", "SigLIP2"})
 
@@ -46,7 +49,9 @@ def trials_key(subject: str, session: str) -> str:
 
 
 def required_file(path: Path, what: str, part: str) -> Path:
-    """``path`` if it is a file; otherwise a NotFoundError saying how to get it."""
+    """``path`` if it is a file; otherwise DataNotDownloadedError (StimuliNotDownloadedError
+    for the gated images), both FileNotFoundErrors, saying how to get it."""
     if not path.is_file():
-        raise NotFoundError(f"{what} not found at {path}; get it with {DOWNLOAD_HINT[part]}")
+        error = StimuliNotDownloadedError if part == "stimuli" else DataNotDownloadedError
+        raise error(f"{what} not found at {path}; get it with {DOWNLOAD_HINT[part]}")
     return path

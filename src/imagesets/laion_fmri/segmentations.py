@@ -13,10 +13,11 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from ..contract import resolve_index
 from ..errors import InvalidDataError, NotFoundError
 from .config import resolve_data_dir
 from .layout import SEGMENTATIONS_CSV, SEGMENTATIONS_H5, required_file
-from .tables import group_rows, read_table
+from .tables import check_stimulus_name, group_rows, read_table
 
 COLUMNS = ("mask_row", "image_name", "noun", "instance_id", "score", "box_x0", "box_y0",
            "box_x1", "box_y1", "localized", "mask_file")
@@ -76,10 +77,17 @@ class Segmentations:
 
     __contains__ = has_image
 
+    def _span(self, image_name: str) -> tuple[int, int]:
+        """The rows of a stimulus (``(0, 0)`` without masks); KeyError for a non-stimulus."""
+        _ = self.metadata
+        span = self._spans.get(image_name) if isinstance(image_name, str) else None
+        if span is None:
+            check_stimulus_name(self.data_dir, image_name, "segmentations")
+        return span or (0, 0)
+
     def nouns(self, image_name: str, localized_only: bool = True) -> list[str]:
         """Nouns found in the image, first-seen order; ``[]`` for an image without masks."""
-        _ = self.metadata
-        start, stop = self._spans.get(image_name, (0, 0))
+        start, stop = self._span(image_name)
         nouns = self._nouns[start:stop]
         if localized_only:
             nouns = nouns[self._localized[start:stop]]
@@ -87,9 +95,8 @@ class Segmentations:
 
     def for_image(self, image_name: str) -> pd.DataFrame:
         """The metadata rows of one image (an empty frame for an image without masks)."""
-        meta = self.metadata
-        start, stop = self._spans.get(image_name, (0, 0))
-        return meta.iloc[self._order[start:stop]].reset_index(drop=True)
+        start, stop = self._span(image_name)
+        return self.metadata.iloc[self._order[start:stop]].reset_index(drop=True)
 
     def get(self, image_name: str, noun: str, instance: int = 0) -> np.ndarray:
         """The ``(H, W)`` uint8 mask of one instance of ``noun`` (0 = best detection)."""
@@ -100,6 +107,7 @@ class Segmentations:
             self._keys = dict(zip(keys, meta["mask_row"].astype(int).tolist(), strict=True))
         row = self._keys.get((image_name, noun, int(instance)))
         if row is None:
+            self._span(image_name)
             raise self._missing(image_name, noun, int(instance))
         return self[row]
 
@@ -111,10 +119,9 @@ class Segmentations:
         masks = self._h5.get("masks")
         if masks is None:
             raise InvalidDataError(f"{self._h5_path} has no 'masks' dataset; download it again")
-        if not 0 <= int(mask_row) < len(masks):
-            raise InvalidDataError(f"mask_row {mask_row} is outside the {len(masks):,} masks of "
-                                   f"{self._h5_path}; the CSV and the HDF5 file do not match")
-        return masks[int(mask_row)]
+        if isinstance(mask_row, (bool, np.bool_)) or not isinstance(mask_row, (int, np.integer)):
+            raise TypeError(f"a mask row is an integer, not {type(mask_row).__name__}")
+        return masks[resolve_index(mask_row, len(masks), f"the masks of {self._h5_path.name}")]
 
     def _missing(self, image_name: str, noun: str, instance: int) -> NotFoundError:
         if not self.has_image(image_name):

@@ -18,10 +18,12 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from ..errors import ImagesetsError, InvalidDataError, NotFoundError
+from ..contract import resolve_index
+from ..errors import InvalidDataError, NotFoundError
 from .captions import Captions
 from .config import resolve_data_dir
 from .embeddings import Embeddings
+from .exceptions import DataNotDownloadedError, DataNotFoundError
 from .layout import (
     DOWNLOAD_HINT,
     IMAGES_H5,
@@ -74,22 +76,40 @@ class StimulusImages:
     def __len__(self) -> int:
         return len(self._metadata())
 
-    def row(self, key: int | str) -> int:
-        """The packed-image row of ``key`` (an index, numpy integers included, or a name)."""
+    def names(self) -> list[str]:
+        """All image names, in images-file row order."""
+        return self._metadata()["image_name"].tolist()
+
+    def _lookup(self) -> dict[str, int]:
+        if self._rows is None:
+            self._rows = {name: row for row, name in enumerate(self.names())}
+        return self._rows
+
+    def index_of(self, name: str) -> int:
+        """The images-file row of an image name (KeyError for an unknown name)."""
+        row = self._lookup().get(name) if isinstance(name, str) else None
+        if row is None:
+            raise NotFoundError(f"no stimulus is named {name!r}; names are the image_name "
+                                f"column of {METADATA_CSV}, e.g. {self.names()[:2]}")
+        return row
+
+    def __contains__(self, key: object) -> bool:
+        """A known image name, or an index in range (negative ones count from the end)."""
         if isinstance(key, str):
-            if self._rows is None:
-                names = self._metadata()["image_name"].tolist()
-                self._rows = {name: row for row, name in enumerate(names)}
-            if key not in self._rows:
-                raise NotFoundError(f"no stimulus is named {key!r}; names are the image_name "
-                                    f"column of {METADATA_CSV}")
-            return self._rows[key]
-        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-            if not 0 <= int(key) < len(self):
-                raise NotFoundError(f"stimulus index {int(key)} is outside 0..{len(self) - 1}")
-            return int(key)
-        raise ImagesetsError(f"a stimulus key is an index or an image name, not "
-                             f"{type(key).__name__}")
+            return key in self._lookup()
+        if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
+            return -len(self) <= int(key) < len(self)
+        return False
+
+    def row(self, key: int | str) -> int:
+        """The packed-image row of ``key``: a name, or an index (numpy integers included,
+        negative ones counting from the end)."""
+        if isinstance(key, str):
+            return self.index_of(key)
+        if isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_)):
+            return resolve_index(key, len(self), "the stimuli")
+        raise TypeError(f"a stimulus key is an index or an image name, not "
+                        f"{type(key).__name__}")
 
     def __getitem__(self, key: int | str) -> bytes:
         """The encoded (JPEG or PNG) bytes of one image."""
@@ -124,9 +144,12 @@ class StimulusSet:
         return len(self._names)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
+        row = resolve_index(index, len(self), "the stimuli set")
+        if not isinstance(row, int):
+            raise TypeError(f"the stimuli set takes one integer index, not {index!r}")
         if self._metadata is not None:
-            return self._metadata.iloc[int(index)].to_dict()
-        return {"image_name": self._names[int(index)]}
+            return self._metadata.iloc[row].to_dict()
+        return {"image_name": self._names[row]}
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return (self[i] for i in range(len(self)))
@@ -141,9 +164,10 @@ class Stimuli:
     def __init__(self, data_dir: str | os.PathLike | None = None) -> None:
         self.data_dir = resolve_data_dir(data_dir)
         if not (self.data_dir / STIMULI_DIR).is_dir():
-            raise NotFoundError(f"no {STIMULI_DIR}/ folder in {self.data_dir}; get the files "
-                                f"with {DOWNLOAD_HINT['embeddings']} (and --what segmentations "
-                                f"captions), or point data_dir at the dataset root")
+            raise DataNotDownloadedError(
+                f"no {STIMULI_DIR}/ folder in {self.data_dir}; get the files with "
+                f"{DOWNLOAD_HINT['embeddings']} (and --what segmentations captions), or point "
+                f"data_dir at the dataset root")
         self.images = StimulusImages(self.data_dir, lambda: self.metadata)
 
     def __enter__(self) -> Stimuli:
@@ -190,10 +214,12 @@ class Stimuli:
         for part in ("embeddings", "captions", "segmentations"):
             try:
                 source = getattr(self, part)
-            except NotFoundError:
+            except DataNotFoundError:
                 continue
             return (source.image_ids.tolist() if part == "embeddings" else source.images())
-        raise NotFoundError(f"no stimulus file found under {self.data_dir / STIMULI_DIR}")
+        raise DataNotDownloadedError(f"no stimulus file found under "
+                                     f"{self.data_dir / STIMULI_DIR}; get "
+                                     f"{DOWNLOAD_HINT['embeddings']}")
 
     def image(self, key: int | str) -> Image.Image:
         """One decoded image (as displayed)."""

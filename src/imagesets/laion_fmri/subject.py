@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 
@@ -18,9 +18,18 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from ..errors import NotFoundError
+from ..contract import resolve_index
+from ..errors import InvalidDataError
+from .brain import SubjectBrainMixin
 from .config import resolve_data_dir
 from .embeddings import Embeddings
+from .exceptions import (
+    DataNotDownloadedError,
+    DataNotFoundError,
+    NoMatchingDataError,
+    StimuliNotDownloadedError,
+    SubjectNotFoundError,
+)
 from .layout import DOWNLOAD_HINT, GLM_DIR, trials_key
 from .stimuli import Stimuli, read_stimulus_metadata
 from .tables import read_table
@@ -31,7 +40,8 @@ Sessions = str | int | Sequence[str | int] | None
 
 
 def bids_id(value: int | str, prefix: str) -> str:
-    """``1``, ``"1"``, ``"01"`` or ``"sub-01"`` → ``"sub-01"`` (likewise for ``ses``)."""
+    """``1``, ``"1"``, ``"01"`` or ``"sub-01"`` → ``"sub-01"`` (likewise for ``ses``); a
+    malformed subject id is a SubjectNotFoundError, a malformed session id a ValueError."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0:
         return f"{prefix}-{int(value):02d}"
     if isinstance(value, str):
@@ -40,10 +50,11 @@ def bids_id(value: int | str, prefix: str) -> str:
             return f"{prefix}-{int(bare):02d}"
         if re.fullmatch(r"[A-Za-z0-9]+", bare):
             return f"{prefix}-{bare}"
-    raise NotFoundError(f"{value!r} is not a {prefix} identifier; use e.g. '{prefix}-01' or 1")
+    error = SubjectNotFoundError if prefix == "sub" else InvalidDataError
+    raise error(f"{value!r} is not a {prefix} identifier; use e.g. '{prefix}-01' or 1")
 
 
-class Subject:
+class Subject(SubjectBrainMixin):
     """A subject's trial table (``metadata``) and trial-aligned stimulus accessors."""
 
     def __init__(self, subject_id: str, data_dir: str | os.PathLike) -> None:
@@ -73,8 +84,8 @@ class Subject:
         session = bids_id(session, "ses")
         path = self.data_dir / trials_key(self.subject_id, session)
         if not path.is_file():
-            raise NotFoundError(f"no trials file for {self.subject_id} {session} at {path}; "
-                                f"sessions here: {', '.join(self.get_sessions())}")
+            raise NoMatchingDataError(f"no trials file for {self.subject_id} {session} at {path}"
+                                      f"; sessions here: {', '.join(self.get_sessions())}")
         return read_table(path, TRIAL_COLUMNS, ("session", "label"), sep="\t")
 
     @cached_property
@@ -93,15 +104,15 @@ class Subject:
             trials["session_trial"] = np.arange(len(trials))
             frames.append(trials)
         if not frames:
-            raise NotFoundError(f"no trials files under {self.folder}; get "
-                                f"{DOWNLOAD_HINT['subject']}")
+            raise DataNotDownloadedError(f"no trials files under {self.folder}; get "
+                                         f"{DOWNLOAD_HINT['subject']}")
         trials = pd.concat(frames, ignore_index=True)
         trials["image_name"] = trials["label"]
         names = trials["image_name"].to_numpy(object)
         prefix = np.where(pd.Series(names).str.startswith("shared_"), "shared", "unique")
         try:
             stimuli = read_stimulus_metadata(self.data_dir)
-        except NotFoundError as exc:
+        except (DataNotFoundError, StimuliNotDownloadedError) as exc:
             warnings.warn(f"{exc}; stim_idx is -1 and dataset is missing, unique_or_shared "
                           f"comes from the name prefix", stacklevel=3)
             trials["stim_idx"] = -1
@@ -116,29 +127,26 @@ class Subject:
         trials["dataset"] = np.where(found, stimuli["dataset"].to_numpy(object)[rows], None)
         return trials
 
+    def trial_positions(self, trials: Trials) -> int | list[int]:
+        """Rows of ``sub.metadata`` for one global trial index (an int) or several (a list);
+        negative indices count from the end, anything out of range is an IndexError."""
+        return resolve_index(trials, len(self.metadata),
+                             f"the trials of {self.subject_id} (rows of sub.metadata)")
+
     def image_names(self, trials: Trials) -> str | list[str]:
         """The image name of one global trial index, or a list for several."""
         names = self.metadata["image_name"].to_numpy(object)
-        single = np.ndim(trials) == 0
-        index = np.atleast_1d(np.asarray(trials))
-        if index.size and (index.dtype.kind not in "iu" or index.min() < 0
-                           or index.max() >= len(names)):
-            raise NotFoundError(f"trial {trials!r} is not a trial index of {self.subject_id} "
-                                f"(0..{len(names) - 1}, the rows of sub.metadata)")
-        chosen = names[index.astype(np.intp)]
-        return str(chosen[0]) if single else chosen.tolist()
+        rows = self.trial_positions(trials)
+        return str(names[rows]) if isinstance(rows, int) else names[rows].tolist()
 
     def trial_indices(self, session: Sessions = None) -> np.ndarray:
-        """Global trial indices of one or several sessions (all trials for None)."""
+        """Global trial indices of one or several sessions (all trials for None); a session
+        without trials gives none, as in the original package."""
         meta = self.metadata
         if session is None:
             return np.arange(len(meta))
         wanted = [bids_id(s, "ses") for s in ([session] if isinstance(session, (str, int))
                                               else session)]
-        unknown = sorted(set(wanted) - set(meta["session"]))
-        if unknown:
-            raise NotFoundError(f"{self.subject_id} has no trials in {', '.join(unknown)}; "
-                                f"sessions with trials: {', '.join(meta['session'].unique())}")
         return np.flatnonzero(meta["session"].isin(wanted).to_numpy())
 
 
@@ -165,8 +173,8 @@ class SubjectEmbeddings:
 
     def get(self, model: str, trial: Trials) -> np.ndarray:
         """``(D,)`` for one trial index, ``(n, D)`` for several."""
-        self._subject.image_names(trial)
-        return self.source[model][self._trial_rows(model)[trial]]
+        rows = self._subject.trial_positions(trial)
+        return self.source[model][self._trial_rows(model)[rows]]
 
     def all(self, model: str, session: Sessions = None) -> np.ndarray:
         """``(n_trials, D)`` for every trial, or those of one or several sessions."""
@@ -212,6 +220,8 @@ class SubjectCaptions:
     def get(self, trial: int) -> pd.DataFrame:
         return self._subject.stimuli.captions.get(self._subject.image_names(trial))
 
+    for_image = get
+
 
 class SubjectImages:
     """The image shown on a trial: ``[trial]`` → bytes, ``get(trial)`` → PIL, ``array()``."""
@@ -228,6 +238,12 @@ class SubjectImages:
     def get(self, trial: int, as_displayed: bool = True) -> Image.Image:
         return self._subject.stimuli.images.get(self._subject.image_names(trial), as_displayed)
 
+    def all(self, session: Sessions = None) -> Iterator[Image.Image]:
+        """Displayed images of every trial of ``session`` (all for None), in trial order."""
+        images = self._subject.stimuli.images
+        return (images.get(name) for name in
+                self._subject.image_names(self._subject.trial_indices(session)))
+
     def array(self, session: Sessions = None) -> np.ndarray:
         """Displayed images of every trial of ``session`` (all for None), ``(n, H, W, 3)``."""
         return self._subject.stimuli.images.array(
@@ -241,6 +257,6 @@ def load_subject(subject: int | str, data_dir: str | os.PathLike | None = None) 
     folder = root / GLM_DIR / subject_id
     if not folder.is_dir():
         present = sorted(p.name for p in (root / GLM_DIR).glob("sub-*") if p.is_dir())
-        raise NotFoundError(f"no data for {subject_id} at {folder} (subjects here: "
+        raise DataNotDownloadedError(f"no data for {subject_id} at {folder} (subjects here: "
                             f"{', '.join(present) or 'none'}); get {DOWNLOAD_HINT['subject']}")
     return Subject(subject_id, root)

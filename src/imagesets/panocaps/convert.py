@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from ..errors import InvalidDataError
 from ..fsutil import atomic_path, atomic_write_text
 from .formats import SplitData, available_splits, read_split_data, write_json_pair, write_parquet
 from .split import PanoCapsSplit, Sample
@@ -41,6 +42,7 @@ class ConversionResult:
     splits: dict[str, int] = field(default_factory=dict)
     overlapping_pixels: int = 0
     dropped_segments: int = 0
+    written: list[Path] = field(default_factory=list)
 
 
 def id_to_rgb(id_map: np.ndarray) -> np.ndarray:
@@ -63,18 +65,30 @@ def segment_ids(sample: Sample) -> list[int]:
     return list(ids) if usable else list(range(1, len(ids) + 1))
 
 
-def _categories(data: SplitData) -> list[dict[str, Any]]:
+def thing_categories(splits: Sequence[SplitData]) -> dict[Any, int]:
+    """``isthing`` per category id: from the category list when it has ``isthing``, else 1 when
+    any mask of the category in any of ``splits`` is a thing (so every split agrees)."""
     kinds: dict[Any, set[str]] = {}
-    for mask in data.masks:
-        kinds.setdefault(mask.get("category_id"), set()).add(mask.get("thing_or_stuff"))
+    for data in splits:
+        for mask in data.masks:
+            kinds.setdefault(mask.get("category_id"), set()).add(mask.get("thing_or_stuff"))
+    out: dict[Any, int] = {}
+    for data in splits:
+        for category in data.categories:
+            listed = category.get("isthing")
+            out.setdefault(category["id"], int(listed) if listed is not None else
+                           int("thing" in kinds.get(category["id"], {"thing"})))
+    return out
+
+
+def _categories(data: SplitData, isthing: dict[Any, int]) -> list[dict[str, Any]]:
     rng = np.random.default_rng(0)
     out = []
     for category in data.categories:
         colour = [int(v) for v in rng.integers(0, 256, 3)]
         out.append({"id": category["id"], "name": category["name"],
                     "supercategory": category.get("supercategory", category["name"]),
-                    "isthing": int("thing" in kinds.get(category["id"], {"thing"})),
-                    "color": colour})
+                    "isthing": isthing.get(category["id"], 1), "color": colour})
     return out
 
 
@@ -106,13 +120,17 @@ def panoptic_annotation(sample: Sample) -> tuple[np.ndarray, dict[str, Any], int
 
 
 def export_coco_panoptic(split: PanoCapsSplit, out_dir: str | os.PathLike,
-                         result: ConversionResult | None = None, progress: bool = False
-                         ) -> ConversionResult:
-    """Write ``panoptic_{split}.json`` and ``panoptic_{split}/*.png`` under ``out_dir``."""
+                         result: ConversionResult | None = None, progress: bool = False,
+                         isthing: dict[Any, int] | None = None) -> ConversionResult:
+    """Write ``panoptic_{split}.json`` and ``panoptic_{split}/*.png`` under ``out_dir``.
+
+    ``isthing`` (category id → 0/1, see :func:`thing_categories`) defaults to this split's.
+    """
     out_dir = Path(out_dir)
     result = result or ConversionResult("coco-panoptic", out_dir)
     png_dir = out_dir / f"panoptic_{split.name}"
     png_dir.mkdir(parents=True, exist_ok=True)
+    result.files.append(png_dir)
     images, annotations = [], []
     for sample in tqdm(split, total=len(split), desc=f"panoptic_{split.name}", unit="image",
                        disable=not progress):
@@ -120,18 +138,37 @@ def export_coco_panoptic(split: PanoCapsSplit, out_dir: str | os.PathLike,
         result.overlapping_pixels += overlap
         result.dropped_segments += dropped
         png = png_dir / annotation["file_name"]
+        result.written.append(png)
         with atomic_path(png) as tmp:
             Image.fromarray(id_to_rgb(id_map), "RGB").save(tmp, format="PNG")
         images.append({"id": sample.image_id, "file_name": sample.file_name,
                        "height": sample.height, "width": sample.width})
         annotations.append(annotation)
     document = {"images": images, "annotations": annotations,
-                "categories": _categories(split.data)}
+                "categories": _categories(split.data, isthing or thing_categories([split.data]))}
     json_path = out_dir / "annotations" / f"panoptic_{split.name}.json"
+    result.written.append(json_path)
     atomic_write_text(json_path, json.dumps(document, ensure_ascii=False) + "\n")
-    result.files += [json_path, png_dir]
+    result.files.insert(-1, json_path)
     result.splits[split.name] = len(images)
     return result
+
+
+def _targets(data: SplitData, to: str, out: Path) -> list[Path]:
+    if to == "parquet":
+        return [out / "data" / f"{data.split}-00000-of-00001.parquet"]
+    if to == "json":
+        return [out / "annotations" / f"{data.split}_caption.json",
+                out / "annotations" / f"{data.split}_mask.json"]
+    return [out / "annotations" / f"panoptic_{data.split}.json"]
+
+
+def _remove_written(result: ConversionResult, created: list[Path]) -> None:
+    for path in result.written:
+        path.unlink(missing_ok=True)
+    for folder in reversed(created):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 def convert(root: str | os.PathLike, to: str, out_dir: str | os.PathLike,
@@ -141,22 +178,40 @@ def convert(root: str | os.PathLike, to: str, out_dir: str | os.PathLike,
 
     ``to`` is ``parquet`` (``data/{split}-00000-of-00001.parquet``), ``json``
     (``annotations/{split}_caption.json`` + ``{split}_mask.json``) or ``coco-panoptic``.
+    Every split is read first; a target that is one of the input files is refused; when a
+    conversion fails, the files it wrote are removed again.
     """
     if to not in TARGETS:
-        raise ValueError(f"unknown target {to!r}; choose one of {', '.join(TARGETS)}")
+        raise InvalidDataError(f"unknown target {to!r}; choose one of {', '.join(TARGETS)}")
     chosen = list(splits) if splits else list(available_splits(root))
     if not chosen:
         read_split_data(root, "val", format)  # raises the clear "nothing found" error
     out = Path(out_dir)
+    loaded = [read_split_data(root, name, format) for name in chosen]
+    sources = {Path(source).resolve() for data in loaded for source in data.sources}
+    for data in loaded:
+        clash = [t for t in _targets(data, to, out) if t.resolve() in sources]
+        if clash:
+            raise InvalidDataError(f"converting to {to} in {out} would overwrite its own input "
+                                   f"{clash[0]}; choose another output folder (-o)")
+    isthing = thing_categories(loaded)
     result = ConversionResult(to, out)
-    for split_name in chosen:
-        data = read_split_data(root, split_name, format)
-        if to == "parquet":
-            result.files.append(write_parquet(data, out))
-        elif to == "json":
-            result.files.extend(write_json_pair(data, out))
-        else:
-            export_coco_panoptic(PanoCapsSplit(data, cache_size=0), out, result, progress)
-            continue
-        result.splits[split_name] = len(data.images)
+    created = [p for p in (out, out / "data", out / "annotations") if not p.exists()]
+    created += [out / f"panoptic_{d.split}" for d in loaded
+                if to == "coco-panoptic" and not (out / f"panoptic_{d.split}").exists()]
+    try:
+        for data in loaded:
+            if to == "coco-panoptic":
+                export_coco_panoptic(PanoCapsSplit(data, cache_size=0), out, result, progress,
+                                     isthing)
+                continue
+            result.written += _targets(data, to, out)
+            if to == "parquet":
+                result.files.append(write_parquet(data, out))
+            else:
+                result.files.extend(write_json_pair(data, out))
+            result.splits[data.split] = len(data.images)
+    except BaseException:
+        _remove_written(result, created)
+        raise
     return result

@@ -20,7 +20,7 @@ from ..errors import InvalidDataError, NotFoundError
 from ..fsutil import atomic_write_text, stat_stamp
 from .download import REPO_ID, download_panocaps
 from .formats import SPLITS, available_splits, find_json_pair, find_parquet_files
-from .split import PanoCapsSplit, load
+from .split import FIELDS, PanoCapsSplit, load
 
 NAME = "panocaps"
 TASK = "grounded_captioning"
@@ -172,7 +172,7 @@ ENTRY = register(DatasetEntry(
                "only)", type=Path, remembered=True, metavar="DIR"))),),
     default_task=TASK,
     sets=("train", "val", "test"),
-    fields=("image_info", "caption", "caption_ann", "phrases", "regions", "masks"),
+    fields=FIELDS,
     setup=SETUP,
     license=LICENSE,
     homepage=HOMEPAGE,

@@ -137,7 +137,7 @@ def available_splits(root: str | os.PathLike) -> tuple[str, ...]:
 def read_split_data(root: str | os.PathLike, split: str, format: str | None = None) -> SplitData:
     """Read ``split`` from ``root`` (JSON pair preferred when both layouts are present)."""
     if format not in (None, *FORMATS):
-        raise ValueError(f"format must be one of {FORMATS} or None, not {format!r}")
+        raise InvalidDataError(f"format must be one of {FORMATS} or None, not {format!r}")
     root = Path(root)
     if format in (None, "json"):
         pair = find_json_pair(root, split)
@@ -160,13 +160,19 @@ def read_split_data(root: str | os.PathLike, split: str, format: str | None = No
                         f"{' and '.join(looked)}; {hint}")
 
 
+def json_error(exc: json.JSONDecodeError, line: bool = True) -> str:
+    """``exc`` in words, e.g. "Expecting value; line 3, column 5" (never "at at ...")."""
+    where = f"line {exc.lineno}, column {exc.colno}" if line else f"column {exc.colno}"
+    return f"{exc.msg}; {where}"
+
+
 def _load_json(path: Path) -> Any:
     try:
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
     except json.JSONDecodeError as exc:
         raise InvalidDataError(
-            f"{path} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
+            f"{path} is not valid JSON ({json_error(exc)}); "
             "the file is probably truncated or corrupt: download it again") from exc
     except UnicodeDecodeError as exc:
         raise InvalidDataError(f"{path} is not UTF-8 text ({exc}); download it again") from exc

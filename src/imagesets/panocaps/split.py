@@ -1,19 +1,25 @@
 """A PanoCaps split as Python objects: samples with phrases, regions and lazily decoded masks.
 
-``load(root, split)`` returns a :class:`PanoCapsSplit`: ``len(split)``, ``split[3]`` (position),
-``split["00000006"]`` (image id, always a string), iteration in caption-file image order. A
-:class:`Sample` holds the image info, ``caption``, ``caption_ann``, ``phrases`` (one per inline
-tag: text, span in the clean caption, mask indices) and ``regions`` (one per mask annotation, in
-file order: index = the number used in tags). Masks are decoded on first use, all of a sample's
-at once through :mod:`imagesets.masks` (run lengths checked against h × w), and kept on the
-sample; the split keeps its most recently used samples, so repeated access decodes once.
+``load(root, split)`` returns a :class:`PanoCapsSplit` following the split contract of
+:mod:`imagesets.contract`: ``len(split)``, ``split[3]`` / ``split[-1]`` (position), slices, integer
+lists and boolean masks (lists of samples), iteration in caption-file image order, ``.fields``
+and ``column(name)``. A string key is an image id: ``split["00000006"]`` (ids are always strings
+and positions always integers, so the two never collide; ``"00000006" in split`` tests an id).
+
+A :class:`Sample` is a read-only ``Mapping`` with the keys :data:`FIELDS` (the same for every
+sample) and attributes for the same data plus helpers: ``phrases`` (one per inline tag: text,
+span in the clean caption, mask indices), ``regions`` (one per mask annotation, in file order:
+index = the number used in tags) and ``masks()``. Masks are decoded on first use, all of a
+sample's at once through :mod:`imagesets.masks` (run lengths checked against h × w), and kept on
+the sample; the split keeps its most recently used samples, so repeated access decodes once.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -22,9 +28,20 @@ from typing import Any, overload
 import numpy as np
 
 from .. import masks as mask_ops
-from ..errors import InvalidDataError, NotFoundError
+from ..contract import resolve_index
+from ..errors import InvalidDataError, NotFoundError, OutOfRangeError
 from .formats import SplitData, read_split_data
 from .tags import ParsedCaption, parse_tagged_caption
+
+FIELDS = ("image_id", "file_name", "height", "width", "data_source", "caption", "caption_ann",
+          "label_matched", "phrases", "regions", "masks")
+"""The keys of every :class:`Sample` (``masks`` is decoded when asked for)."""
+_INFO_FIELDS = {"image_id": "id", "file_name": "file_name", "height": "height",
+                "width": "width", "data_source": "data_source"}
+
+
+class CaptionMismatchWarning(UserWarning):
+    """A split whose tagged captions disagree with their plain captions or ``label_matched``."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +87,25 @@ class Region:
         return bool(self.phrase_indices)
 
 
+def first_wins_map(stack: np.ndarray) -> np.ndarray:
+    """``H × W`` int32 map of the first mask (position in ``stack``) covering each pixel, -1
+    where none does."""
+    count = len(stack)
+    weights = np.arange(count, 0, -1, dtype=np.uint16 if count < 65535 else np.uint32)
+    score = (stack * weights[:, None, None]).max(axis=0, initial=0)  # the first scores highest
+    index_map = count - score.astype(np.int32)
+    index_map[score == 0] = -1
+    return index_map
+
+
+def resize_nearest(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour resize of the last two axes (``… × H × W``) to ``size`` = (h, w)."""
+    height, width = masks.shape[-2:]
+    rows = (np.arange(size[0]) * height // size[0]).astype(np.intp)
+    cols = (np.arange(size[1]) * width // size[1]).astype(np.intp)
+    return np.ascontiguousarray(masks[..., rows, :][..., cols])
+
+
 def matched_entry(entry: Any) -> tuple[str | None, tuple[int, ...] | None]:
     """``(txt_desc, mask_ids)`` of a ``label_matched`` entry; None for what is malformed."""
     if not isinstance(entry, dict):
@@ -81,8 +117,10 @@ def matched_entry(entry: Any) -> tuple[str | None, tuple[int, ...] | None]:
     return (text if isinstance(text, str) else None), (tuple(ids) if valid_ids else None)
 
 
-class Sample:
-    """One image of a split: info, captions, phrases, regions, and cached mask decoding."""
+class Sample(Mapping):
+    """One image of a split: a read-only Mapping with the keys :data:`FIELDS`, plus attributes
+    for the same data, ``mask(i)``, ``phrase_mask(p)``, ``panoptic_map()`` and ``to_dict()``.
+    """
 
     def __init__(self, image: dict[str, Any], caption: dict[str, Any] | None,
                  mask_annotations: list[dict[str, Any]], category_names: dict[Any, str],
@@ -98,6 +136,32 @@ class Sample:
     def __repr__(self) -> str:
         return (f"<Sample {self.split}/{self.image_id}: {len(self.regions)} regions, "
                 f"{len(self.phrases)} phrases>")
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "masks":
+            return self.masks()
+        if key not in FIELDS:
+            raise NotFoundError(f"a PanoCaps sample has no field {key!r}; fields: "
+                                f"{', '.join(FIELDS)}")
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(FIELDS)
+
+    def __len__(self) -> int:
+        return len(FIELDS)
+
+    def __contains__(self, key: object) -> bool:
+        return key in FIELDS
+
+    def __eq__(self, other: object) -> bool:
+        """Same split, image and annotations (Mapping's value comparison would decode masks)."""
+        if not isinstance(other, Sample):
+            return NotImplemented
+        return (self.split, self.image_info, self.caption_annotation, self.mask_annotations) == (
+            other.split, other.image_info, other.caption_annotation, other.mask_annotations)
+
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def image_id(self) -> str:
@@ -177,7 +241,8 @@ class Sample:
     def _check_index(self, index: int) -> int:
         count = len(self.mask_annotations)
         if not -count <= index < count:
-            raise IndexError(f"{self._where()} has {count} masks; index {index} is out of range")
+            raise OutOfRangeError(f"{self._where()} has {count} masks; index {index} is out of "
+                                  f"range (valid: {-count}..{count - 1})")
         return index % count
 
     def masks(self) -> np.ndarray:
@@ -193,6 +258,10 @@ class Sample:
             self._decoded = (mask_ops.decode_stack(rles, self._where()) if rles
                              else np.zeros((0, self.height, self.width), dtype=np.uint8))
         return self._decoded
+
+    def release_masks(self) -> None:
+        """Forget the decoded masks (they are decoded again when next asked for)."""
+        self._decoded = None
 
     def mask(self, index: int) -> np.ndarray:
         """Mask ``index`` (a region position, as in tags) as an ``H × W`` uint8 array of 0/1."""
@@ -223,14 +292,7 @@ class Sample:
             lookup = np.asarray([m.get("id", -1) for m in self.mask_annotations] + [-1],
                                 dtype=np.int64)
             return lookup[self.panoptic_map()]
-        stack = self.masks()
-        count = len(stack)
-        weights = np.arange(count, 0, -1, dtype=np.uint16 if count < 65535 else np.uint32)
-        weights = weights[:, None, None]
-        score = (stack * weights).max(axis=0, initial=0)        # the first mask scores highest
-        index_map = count - score.astype(np.int32)
-        index_map[score == 0] = -1
-        return index_map
+        return first_wins_map(self.masks())
 
     def image_path(self, images_dir: str | os.PathLike | None = None) -> Path | None:
         """Where the image file should be (``images_dir / file_name``), or None without a dir."""
@@ -253,7 +315,10 @@ class Sample:
 
 
 class PanoCapsSplit:
-    """The samples of one split, by position or image id (a string), in caption-file order."""
+    """The samples of one split, in caption-file order: by position (the split contract of
+    :mod:`imagesets.contract`) or by image id (a string)."""
+
+    fields = FIELDS
 
     def __init__(self, data: SplitData, images_dir: str | os.PathLike | None = None,
                  cache_size: int = 16) -> None:
@@ -280,7 +345,8 @@ class PanoCapsSplit:
         return [image["id"] for image in self.data.images]
 
     def __contains__(self, image_id: object) -> bool:
-        return image_id in self._positions
+        """True for an image id of this split (a string)."""
+        return isinstance(image_id, str) and image_id in self._positions
 
     def position(self, image_id: str) -> int:
         """Position of ``image_id`` (a string; ints are refused, leading zeros matter)."""
@@ -296,22 +362,26 @@ class PanoCapsSplit:
     def __getitem__(self, key: int | str) -> Sample: ...
 
     @overload
-    def __getitem__(self, key: slice) -> list[Sample]: ...
+    def __getitem__(self, key: slice | list[int] | np.ndarray) -> list[Sample]: ...
 
-    def __getitem__(self, key: int | str | slice) -> Sample | list[Sample]:
-        if isinstance(key, slice):
-            return [self._sample(i) for i in range(*key.indices(len(self)))]
+    def __getitem__(self, key: Any) -> Sample | list[Sample]:
+        """An int → one sample; a str → the sample of that image id; a slice, integer list/array
+        or boolean mask of the split's length → a list of samples (caller's order)."""
         if isinstance(key, str):
-            position = self.position(key)
-        elif isinstance(key, (int, np.integer)):
-            if not -len(self) <= key < len(self):
-                raise IndexError(f"index {key} is out of range for PanoCaps split "
-                                 f"'{self.name}' ({len(self)} images)")
-            position = int(key) % len(self)
-        else:
-            raise TypeError(f"index a PanoCaps split by position (int), image id (str) or slice, "
-                            f"not {type(key).__name__}")
-        return self._sample(position)
+            return self._sample(self.position(key))
+        positions = resolve_index(key, len(self), f"PanoCaps split '{self.name}'")
+        if isinstance(positions, int):
+            return self._sample(positions)
+        return [self._sample(i) for i in positions]
+
+    def column(self, name: str) -> list[Any]:
+        """All values of field ``name`` in split order (``masks`` decodes every sample)."""
+        if name not in FIELDS:
+            raise NotFoundError(f"PanoCaps split '{self.name}' has no field {name!r}; fields: "
+                                f"{', '.join(FIELDS)}")
+        if name in _INFO_FIELDS:
+            return [image.get(_INFO_FIELDS[name]) for image in self.data.images]
+        return [self._sample(i)[name] for i in range(len(self))]
 
     def _sample(self, position: int) -> Sample:
         if position in self._cache:
@@ -332,6 +402,19 @@ class PanoCapsSplit:
         for position in range(len(self)):
             yield self._sample(position)
 
+    def caption_mismatches(self) -> list[str]:
+        """Ids of images whose plain caption ≠ the tagged caption with tags stripped, or whose
+        tag count ≠ the number of ``label_matched`` entries (details: ``validate``)."""
+        out = []
+        for caption in self.data.captions:
+            parsed = parse_tagged_caption(caption.get("caption_ann") or "")
+            plain = caption.get("caption")
+            matched = caption.get("label_matched")
+            if ((plain is not None and plain != parsed.clean)
+                    or (isinstance(matched, list) and len(matched) != len(parsed.tags))):
+                out.append(caption["image_id"])
+        return out
+
 
 def load(root: str | os.PathLike, split: str, images_dir: str | os.PathLike | None = None,
          format: str | None = None, cache_size: int = 16) -> PanoCapsSplit:
@@ -340,5 +423,13 @@ def load(root: str | os.PathLike, split: str, images_dir: str | os.PathLike | No
     ``root`` holds ``annotations/{split}_caption.json`` + ``{split}_mask(s).json`` and/or
     ``data/{split}-*.parquet`` (the files may also sit directly in ``root``); ``format`` forces
     ``"json"`` or ``"parquet"``. ``images_dir`` is where the source images are (optional).
+    Warns once (:class:`CaptionMismatchWarning`) when tagged and plain captions disagree.
     """
-    return PanoCapsSplit(read_split_data(root, split, format), images_dir, cache_size)
+    loaded = PanoCapsSplit(read_split_data(root, split, format), images_dir, cache_size)
+    mismatched = loaded.caption_mismatches()
+    if mismatched:
+        warnings.warn(
+            f"PanoCaps split '{loaded.name}': {len(mismatched)} caption(s) disagree with their "
+            f"tags or label_matched (e.g. {', '.join(mismatched[:3])}); phrases follow the tags. "
+            "Run `imagesets validate panocaps` for details", CaptionMismatchWarning, stacklevel=2)
+    return loaded

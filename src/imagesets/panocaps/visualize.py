@@ -27,6 +27,7 @@ NEUTRAL = (128, 128, 128)
 UNGROUNDED = (255, 255, 255)
 ALPHA = 0.5
 MIN_WIDTH = 640
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 
 
 def phrase_colour(index: int) -> tuple[int, int, int]:
@@ -71,24 +72,21 @@ def _region_colours(sample: Sample) -> dict[int, tuple[int, int, int]]:
     return {i: phrase_colour(slot) for i, slot in colour_slots(sample)[1].items()}
 
 
-def render_overlay(sample: Sample, images_dir: str | os.PathLike | None = None) -> Image.Image:
-    """The image (or grey) with phrase-coloured masks and outlines (unnamed regions: white).
-
-    Works on the panoptic map (where masks overlap, the earlier one is drawn): fill colours
-    and outlines (pixels within 2 px of another region) come from per-region lookup tables.
+def paint(base: Image.Image, labels: np.ndarray,
+          colours: dict[int, tuple[int, int, int]]) -> Image.Image:
+    """``base`` with label ``k`` (≥ 1; 0 = nothing) filled in ``colours[k]`` at 50 % and outlined
+    (pixels within 2 px of another label); labels without a colour get a white outline only.
     """
-    base, _ = load_base_image(sample, images_dir)
     pixels = np.asarray(base, dtype=np.float32)
-    labels = sample.panoptic_map() + 1                          # 0 = no mask
-    count = len(sample.mask_annotations)
-    colours = _region_colours(sample)
+    count = int(labels.max(initial=0))
     fill = np.zeros((count + 1, 3), dtype=np.float32)
     alpha = np.zeros(count + 1, dtype=np.float32)
     line = np.tile(np.asarray(UNGROUNDED, dtype=np.float32), (count + 1, 1))
-    for index, colour in colours.items():
-        fill[index + 1] = colour
-        alpha[index + 1] = ALPHA
-        line[index + 1] = colour
+    for label, colour in colours.items():
+        if 0 < label <= count:
+            fill[label] = colour
+            alpha[label] = ALPHA
+            line[label] = colour
     weight = alpha[labels][..., None]
     blended = (1 - weight) * pixels + weight * fill[labels]
     from scipy import ndimage
@@ -98,6 +96,16 @@ def render_overlay(sample: Sample, images_dir: str | os.PathLike | None = None) 
                            != ndimage.minimum_filter(labels, footprint=diamond, mode="nearest"))
     blended[edge] = line[labels[edge]]
     return Image.fromarray(np.clip(blended, 0, 255).astype(np.uint8))
+
+
+def render_overlay(sample: Sample, images_dir: str | os.PathLike | None = None) -> Image.Image:
+    """The image (or grey) with phrase-coloured masks and outlines (unnamed regions: white).
+
+    Works on the panoptic map (where masks overlap, the earlier one is drawn).
+    """
+    base, _ = load_base_image(sample, images_dir)
+    colours = {index + 1: colour for index, colour in _region_colours(sample).items()}
+    return paint(base, sample.panoptic_map() + 1, colours)
 
 
 def caption_segments(sample: Sample) -> list[tuple[str, tuple[int, int, int] | None]]:
@@ -186,14 +194,29 @@ def render_sample(sample: Sample, images_dir: str | os.PathLike | None = None,
     return picture
 
 
+def image_format(output: str | os.PathLike) -> str:
+    """The Pillow format for ``output``'s suffix (PNG or JPEG), or a clear error."""
+    suffix = Path(output).suffix.lower()
+    if suffix not in IMAGE_FORMATS:
+        raise InvalidDataError(f"cannot write {output}: the file name must end in "
+                               f"{', '.join(IMAGE_FORMATS)} (PNG or JPEG)")
+    return IMAGE_FORMATS[suffix]
+
+
+def save_picture(picture: Image.Image, output: str | os.PathLike) -> Path:
+    """Write ``picture`` as PNG or JPEG (by suffix), atomically."""
+    output = Path(output)
+    kind = image_format(output)
+    with atomic_path(output) as tmp:
+        picture.save(tmp, format=kind, **({"quality": 92} if kind == "JPEG" else {}))
+    return output
+
+
 def show(sample: Sample, output: str | os.PathLike,
          images_dir: str | os.PathLike | None = None) -> Path:
-    """Render one sample to a PNG file at ``output`` (written atomically)."""
-    output = Path(output)
-    picture = render_sample(sample, images_dir)
-    with atomic_path(output) as tmp:
-        picture.save(tmp, format="PNG")
-    return output
+    """Render one sample to ``output``: PNG or JPEG by its suffix (written atomically)."""
+    image_format(output)
+    return save_picture(render_sample(sample, images_dir), output)
 
 
 def _png_data_uri(image: Image.Image) -> str:
@@ -248,13 +271,32 @@ table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
 td, th { border: 1px solid #ddd; padding: 2px 6px; text-align: left; }
 .swatch { display: inline-block; width: 0.9em; height: 0.9em; margin-right: 4px; }
 .summary td:first-child { font-weight: bold; }
+details.problems summary h2 { display: inline; }
 """
+
+
+def problems_html(problems: Sequence[dict[str, str]], title: str, limit: int = 200,
+                  open_up_to: int = 10) -> str:
+    """A collapsible table of problems (``image_id``, ``kind``/``code``, ``message``), the first
+    ``limit`` of them; open when there are at most ``open_up_to``."""
+    if not problems:
+        return ""
+    rows = "".join(f"<tr><td>{html.escape(p.get('image_id', ''))}</td>"
+                   f"<td>{html.escape(p.get('kind') or p.get('code', ''))}</td>"
+                   f"<td>{html.escape(p['message'])}</td></tr>" for p in problems[:limit])
+    more = (f"<p>… and {len(problems) - limit} more</p>" if len(problems) > limit else "")
+    state = " open" if len(problems) <= open_up_to else ""
+    return (f'<details class="problems"{state}><summary><h2>{html.escape(title)} '
+            f"({len(problems)})</h2></summary><table><tr><th>image</th><th>kind</th>"
+            f"<th>message</th></tr>{rows}</table>{more}</details>")
 
 
 def report_html(samples: Iterable[Sample], title: str,
                 images_dir: str | os.PathLike | None = None,
-                summary: Sequence[tuple[str, object]] = ()) -> str:
-    """A self-contained HTML page (pictures inlined as data URIs) for ``samples``."""
+                summary: Sequence[tuple[str, object]] = (),
+                problems: Sequence[dict[str, str]] = ()) -> str:
+    """A self-contained HTML page (pictures inlined as data URIs) for ``samples``, after the
+    summary and the listed validation ``problems`` (``Problem.to_dict()`` rows)."""
     sections = []
     for sample in samples:
         overlay = render_overlay(sample, images_dir)
@@ -274,6 +316,7 @@ def report_html(samples: Iterable[Sample], title: str,
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
             f"<h1>{html.escape(title)}</h1><table class=\"summary\">{summary_rows}</table>"
+            f"{problems_html(problems, 'Validation errors')}"
             f"{''.join(sections)}</body></html>\n")
 
 
@@ -291,10 +334,11 @@ def select_samples(split: PanoCapsSplit, image_ids: Sequence[str] | None = None,
 def write_report(split: PanoCapsSplit, output: str | os.PathLike,
                  image_ids: Sequence[str] | None = None, limit: int | None = 50,
                  images_dir: str | os.PathLike | None = None,
-                 summary: Sequence[tuple[str, object]] = ()) -> Path:
+                 summary: Sequence[tuple[str, object]] = (),
+                 problems: Sequence[dict[str, str]] = ()) -> Path:
     """Write the HTML report of a split's samples (atomically); return its path."""
     samples = select_samples(split, image_ids, limit)
     title = f"PanoCaps {split.name}: {len(samples)} of {len(split)} images"
     output = Path(output)
-    atomic_write_text(output, report_html(samples, title, images_dir, summary))
+    atomic_write_text(output, report_html(samples, title, images_dir, summary, problems))
     return output

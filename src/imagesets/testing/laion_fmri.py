@@ -217,3 +217,122 @@ def _write_trials(root: Path, subject: str, pool: list[str], sessions: int, per_
                      ).to_csv(path, sep="\t", index=False)
         written.append(session)
     return written
+
+
+# ── the brain side: NIfTI files made with nibabel ─────────────────────────────────────────────
+
+#: ROI categories and names the brain sample writes (names without hyphens, as released).
+SAMPLE_ROIS = {"body": ("EBA", "FBA1"), "face": ("FFA1", "OFA")}
+BRAIN_SHAPE = (20, 24, 18)
+VOXEL_MM = 1.8
+
+
+@dataclass
+class BrainSample:
+    """What :func:`write_brain_sample` wrote: subject → sessions with betas, the volume shape
+    and each subject's affine."""
+
+    root: Path
+    sessions: dict[str, list[str]]
+    shape: tuple[int, int, int]
+    affines: dict[str, np.ndarray]
+    files: list[Path] = field(default_factory=list)
+
+
+def _save_nifti(path: Path, data: np.ndarray, affine: np.ndarray) -> Path:
+    import nibabel as nib
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = nib.Nifti1Image(data, affine)
+    image.header.set_xyzt_units("mm", "sec")
+    nib.save(image, str(path))
+    return path
+
+
+def _box(shape: tuple[int, ...], low: tuple[int, ...], high: tuple[int, ...]) -> np.ndarray:
+    mask = np.zeros(shape, np.uint8)
+    mask[tuple(slice(a, b) for a, b in zip(low, high, strict=True))] = 1
+    return mask
+
+
+def write_brain_sample(sample: SampleDataset, names: pd.DataFrame, *,
+                       subjects: tuple[str, ...] = ("sub-01", "sub-03"), sessions: int = 3,
+                       trials_per_session: int = 40, shape: tuple[int, int, int] = BRAIN_SHAPE,
+                       seed: int = 1) -> BrainSample:
+    """Add the brain files of the release (with nibabel) to a sample from
+    :func:`write_sample_dataset`: per session the 4-D float32 single-trial betas (volume k =
+    trials-table row k; NaNs outside the brain and at a few brain voxels) and the noise
+    ceiling; per subject R2mean and the three aggregate noise ceilings (percent), the
+    anatomical brain mask (an ellipsoid) and box ROIs in two categories (:data:`SAMPLE_ROIS`).
+
+    Betas are a low-rank linear map of the CLIP embedding of the trial's image, strongest in
+    the ROIs, plus noise, so an encoding model has something to find. Subjects other than the
+    sample's get trials tables of their own (shared images and their unique ones).
+    """
+    from ..laion_fmri.brain_layout import (
+        NOISE_CEILING_DESCS,
+        anatomical_mask_key,
+        betas_key,
+        r2mean_key,
+        roi_key,
+        session_noise_ceiling_key,
+        subject_noise_ceiling_key,
+    )
+
+    root = sample.root
+    rng = np.random.default_rng(seed)
+    with h5py.File(root / embeddings_key("CLIP"), "r") as f:
+        vectors = f["embedding"][:].astype(np.float32)
+        ids = [n.decode() if isinstance(n, bytes) else n for n in f["image_ids"][:]]
+    clip = dict(zip(ids, vectors, strict=True))
+    table = names.reset_index(drop=True)
+    shared = table.loc[table["unique_or_shared"] == "shared", "image_name"].tolist()
+    out = BrainSample(root, {}, shape, {})
+    grid = np.indices(shape).astype(np.float32)
+    centre = (np.array(shape, np.float32) - 1) / 2
+    radii = np.array(shape, np.float32) * 0.42
+    brain = (((grid - centre[:, None, None, None]) / radii[:, None, None, None]) ** 2).sum(0) <= 1
+    rois = {("face", "FFA1"): _box(shape, (4, 6, 6), (8, 11, 10)),
+            ("face", "OFA"): _box(shape, (12, 6, 6), (15, 10, 9)),
+            ("body", "EBA"): _box(shape, (6, 12, 8), (11, 17, 12)),
+            ("body", "FBA1"): _box(shape, (7, 9, 7), (10, 13, 11))}
+    in_roi = np.any([m.astype(bool) for m in rois.values()], axis=0) & brain
+    for number, subject in enumerate(subjects):
+        affine = np.diag([VOXEL_MM, VOXEL_MM, VOXEL_MM, 1.0])
+        affine[:3, 3] = -centre * VOXEL_MM + np.array([number, -number, 0.5 * number])
+        out.affines[subject] = affine
+        out.files.append(_save_nifti(root / anatomical_mask_key(subject),
+                                     brain.astype(np.uint8), affine))
+        for (category, roi), mask in rois.items():
+            out.files.append(_save_nifti(root / roi_key(subject, category, roi), mask, affine))
+        gain = np.where(in_roi, 1.0, 0.15).astype(np.float32)
+        ceiling = np.where(brain, np.clip(gain * 60 + rng.normal(0, 8, shape), 0, 100), 0)
+        r2 = np.where(brain, rng.uniform(0.5, 30, shape), 0).astype(np.float32)
+        r2[brain & (rng.random(shape) < 0.03)] = np.nan
+        out.files.append(_save_nifti(root / r2mean_key(subject), r2, affine))
+        for desc in NOISE_CEILING_DESCS:
+            values = np.clip(ceiling + rng.normal(0, 2, shape), 0, 100) * brain
+            out.files.append(_save_nifti(root / subject_noise_ceiling_key(subject, desc),
+                                         values.astype(np.float32), affine))
+        if subject == sample.subject:
+            written = sample.sessions
+        else:
+            own = shared + table.loc[table["subject"] == subject, "image_name"].tolist()
+            written = _write_trials(root, subject, own, sessions, trials_per_session, rng)
+        weights = rng.standard_normal((vectors.shape[1], 4)).astype(np.float32)
+        patterns = rng.standard_normal((4,) + shape).astype(np.float32) * gain
+        broken = brain & (rng.random(shape) < 0.01)
+        for session in written:
+            labels = pd.read_csv(root / trials_key(subject, session), sep="\t")["label"]
+            codes = np.stack([clip[name] for name in labels]) @ weights
+            betas = np.einsum("tk,kxyz->xyzt", codes, patterns)
+            betas += rng.normal(0, 0.6, betas.shape)
+            betas[~brain] = np.nan
+            betas[broken] = np.nan
+            out.files.append(_save_nifti(root / betas_key(subject, session),
+                                         betas.astype(np.float32), affine))
+            session_ceiling = np.clip(ceiling + rng.normal(0, 4, shape), 0, 100) * brain
+            out.files.append(_save_nifti(root / session_noise_ceiling_key(subject, session),
+                                         session_ceiling.astype(np.float32), affine))
+        out.sessions[subject] = list(written)
+    return out

@@ -2,8 +2,9 @@
 
 ``evaluate(root, split, predictions)`` returns an :class:`EvaluationResult` whose ``metrics``
 use the official names (``AP50``, ``Mean IoU (mIoU)``, ``Recall@0.5``, ``Precision@0.5``,
-``F1@0.5``, ``gPQ@0.5``), plus TP/FP/FN counts, breakdowns by data source and thing/stuff,
-caption metrics, problems and per-image details. See ``docs/panocaps_evaluation.md``.
+``F1@0.5``, ``gPQ@0.5``), plus TP/FP/FN counts, breakdowns by data source, thing/stuff and
+single/plural entities, caption metrics, problems and per-image details.
+See ``docs/panocaps_evaluation.md``.
 """
 
 from .evaluate import (
@@ -15,10 +16,11 @@ from .evaluate import (
     evaluate,
     ground_truth_from_split,
 )
-from .predictions import open_predictions
-from .textsim import OFFICIAL_MODEL, TextSimilarity, load_table, normalize
+from .predictions import open_predictions, prediction_from_text, write_prediction
+from .textsim import BACKENDS, OFFICIAL_MODEL, TextSimilarity, load_table, normalize
 
 __all__ = [
+    "BACKENDS",
     "METRIC_NAMES",
     "MODES",
     "OFFICIAL_MODEL",
@@ -31,4 +33,6 @@ __all__ = [
     "load_table",
     "normalize",
     "open_predictions",
+    "prediction_from_text",
+    "write_prediction",
 ]

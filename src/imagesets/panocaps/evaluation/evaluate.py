@@ -43,6 +43,8 @@ class GroundTruthImage:
     kinds: list[str | None]
     rles: list[dict[str, Any]]
     dropped_ids: list[int]
+    plural: list[bool] = field(default_factory=list)
+    has_label_matched: bool = True
 
 
 @dataclass
@@ -92,9 +94,10 @@ class ImageScore:
         }
 
 
-@dataclass
+@dataclass(repr=False)
 class EvaluationResult:
-    """The metrics (official names in ``metrics``), counts, breakdowns, problems and details."""
+    """The metrics (official names in ``metrics``), counts, breakdowns (data source,
+    thing/stuff, ``single``/``plural`` entities), problems and details."""
 
     metrics: dict[str, float]
     counts: dict[str, int]
@@ -104,10 +107,19 @@ class EvaluationResult:
     settings: dict[str, Any]
     images: list[ImageScore]
     captions: dict[str, float] | None = None
+    by_plurality: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        metrics = ", ".join(f"{k}={v:.4f}" for k, v in self.metrics.items())
+        counts = ", ".join(f"{k}={v}" for k, v in self.counts.items())
+        return (f"<EvaluationResult {self.settings.get('split')} "
+                f"({self.settings.get('mode')}):\n  {metrics}\n  {counts}\n"
+                f"  {len(self.problems)} problem(s); per image: .details()>")
 
     def to_dict(self, details: bool = False) -> dict[str, Any]:
         out = {"metrics": self.metrics, "counts": self.counts, "by_source": self.by_source,
-               "by_kind": self.by_kind, "captions": self.captions, "problems": self.problems,
+               "by_kind": self.by_kind, "by_plurality": self.by_plurality,
+               "captions": self.captions, "problems": self.problems,
                "settings": self.settings}
         if details:
             out["images"] = [image.to_dict() for image in self.images]
@@ -133,13 +145,16 @@ def ground_truth_from_split(data: SplitData | PanoCapsSplit) -> list[GroundTruth
         seen.add(image_id)
         caption = captions.get(image_id, [None])[0]
         annotations = masks.get(image_id, [])
-        indices, labels, dropped = protocol.ground_truth_entities(
-            caption.get("label_matched") if caption else [], len(annotations))
+        matched = caption.get("label_matched") if caption else []
+        indices, labels, dropped = protocol.ground_truth_entities(matched, len(annotations))
+        plural = {int(i) for entry in (matched or []) if isinstance(entry, dict)
+                  and len(entry.get("mask_ids") or []) > 1 for i in entry["mask_ids"]}
         out.append(GroundTruthImage(
             image_id, image.get("data_source"), int(image["height"]), int(image["width"]),
             caption.get("caption") if caption else None, caption is not None, indices, labels,
             [annotations[i].get("thing_or_stuff") for i in indices],
-            [annotations[i]["segmentation"] for i in indices], dropped))
+            [annotations[i]["segmentation"] for i in indices], dropped,
+            [i in plural for i in indices], caption is None or isinstance(matched, list)))
     return out
 
 
@@ -195,7 +210,7 @@ def aggregate(scores: Sequence[ImageScore]) -> dict[str, float]:
     recall = _ratio(tp, actual)
     f1 = 2.0 * precision * recall / float(precision + recall) if precision + recall > 0 else 0.0
     ap_order = sorted((s for s in scores if s.evaluated), key=lambda s: s.gt.image_id)
-    mious = [s.miou for s in scores]
+    mious = [s.miou for s in scores if s.gt.has_label_matched]
     return {
         "AP50": protocol.average_precision([(s.ap_flags, len(s.gt.mask_indices))
                                             for s in ap_order]),
@@ -216,26 +231,30 @@ def _counts(scores: Sequence[ImageScore]) -> dict[str, int]:
             "FN": sum(s.fn for s in evaluated)}
 
 
-def _by_kind(scores: Sequence[ImageScore]) -> dict[str, dict[str, float]]:
+def _by_entity_group(scores: Sequence[ImageScore], group: str) -> dict[str, dict[str, float]]:
+    """Recall and matched IoU/sim of ground-truth entities grouped by ``group``: ``kind``
+    (thing/stuff) or ``plurality`` (``single``: its phrase names one mask; ``plural``: more)."""
     table: dict[str, dict[str, Any]] = {}
     for score in scores:
         if not score.evaluated:
             continue
         hits = {g: (iou, sim) for g, _, iou, sim, ok in score.matches if ok}
-        for entity, kind in enumerate(score.gt.kinds):
-            row = table.setdefault(kind or "unknown", {"gt_entities": 0, "TP": 0, "iou": 0.0,
+        names = (score.gt.kinds if group == "kind"
+                 else ["plural" if p else "single" for p in score.gt.plural])
+        for entity, name in enumerate(names):
+            row = table.setdefault(name or "unknown", {"gt_entities": 0, "TP": 0, "iou": 0.0,
                                                        "sim": 0.0})
             row["gt_entities"] += 1
             if entity in hits:
                 row["TP"] += 1
                 row["iou"] += hits[entity][0]
                 row["sim"] += hits[entity][1]
-    return {kind: {"gt_entities": r["gt_entities"], "TP": r["TP"],
+    return {name: {"gt_entities": r["gt_entities"], "TP": r["TP"],
                    "FN": r["gt_entities"] - r["TP"],
                    "Recall@0.5": _ratio(r["TP"], r["gt_entities"]),
                    "mean matched IoU": _ratio(r["iou"], r["TP"]),
                    "mean matched sim": _ratio(r["sim"], r["TP"])}
-            for kind, r in sorted(table.items())}
+            for name, r in sorted(table.items())}
 
 
 def evaluate(root: str | os.PathLike | None = None, split: str = "test",
@@ -254,18 +273,19 @@ def evaluate(root: str | os.PathLike | None = None, split: str = "test",
     replaces the embedding step. ``mode``: ``"official"`` or ``"corrected"``.
     """
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        raise InvalidDataError(f"mode must be one of {MODES}, not {mode!r}")
     if predictions is None:
-        raise ValueError("predictions (a folder or a .json/.jsonl file) is required")
+        raise InvalidDataError("predictions (a folder or a .json/.jsonl file) is required")
     if ground_truth is None:
         if root is None:
-            raise ValueError("give root (a PanoCaps folder) or ground_truth")
+            raise InvalidDataError("give root (a PanoCaps folder) or ground_truth")
         ground_truth = load_split(root, split)
     split_name = ground_truth.name if isinstance(ground_truth, PanoCapsSplit) else (
         ground_truth.split)
     gts = ground_truth_from_split(ground_truth)
     source = open_predictions(predictions, [g.image_id for g in gts])
     similarity = _similarity(text_sim, wordnet, nltk_data, sim_table, sim_table_default)
+    similarity.check_model()
     jobs = [(g.image_id, g.height, g.width, g.rles, g.mask_indices, source.locate(g.image_id),
              source.where(g.image_id), f"PanoCaps {split_name}") for g in gts]
     measured = _measure_all(jobs, workers, progress)
@@ -292,6 +312,15 @@ def evaluate(root: str | os.PathLike | None = None, split: str = "test",
                              "kind": "missing prediction" if m.missing else "bad prediction",
                              "message": m.problem + "; scored as an empty prediction"})
     for gt in gts:
+        if not gt.has_label_matched:
+            message = (f"PanoCaps {split_name} image {gt.image_id}: its caption annotation has "
+                       "no label_matched list, so its ground-truth entities are unknown")
+            if official:
+                raise InvalidDataError(f"{message}; fix the annotation (run `imagesets validate "
+                                       "panocaps`), or use --mode corrected to leave the image "
+                                       "out of every metric")
+            problems.append({"image_id": gt.image_id, "kind": "no label_matched",
+                             "message": message + "; left out of every metric"})
         if not gt.has_caption:
             problems.append({"image_id": gt.image_id, "kind": "no ground-truth caption",
                              "message": (
@@ -307,7 +336,8 @@ def evaluate(root: str | os.PathLike | None = None, split: str = "test",
     scores: list[ImageScore] = []
     pairs: set[tuple[str, str]] = set()
     for gt, m in zip(gts, measured, strict=True):
-        score = ImageScore(gt, evaluated=gt.has_caption or not official,
+        score = ImageScore(gt, evaluated=(gt.has_caption or not official)
+                           and gt.has_label_matched,
                            pred_caption=m.caption, pred_masks=m.n_masks, problem=m.problem)
         if m.close is None:
             m.close = np.zeros((0, 0), dtype=bool)
@@ -350,7 +380,8 @@ def evaluate(root: str | os.PathLike | None = None, split: str = "test",
                           **_counts([s for s in scores
                                      if (s.gt.data_source or "unknown") == name])}
                    for name in sources},
-        by_kind=_by_kind(scores), problems=problems,
+        by_kind=_by_entity_group(scores, "kind"),
+        by_plurality=_by_entity_group(scores, "plurality"), problems=problems,
         settings={"split": split_name, "mode": mode, "text_similarity": similarity.description,
                   "predictions": os.fspath(predictions),
                   "ignored_prediction_records": list(source.unknown_ids)},

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ...errors import InvalidDataError, NotFoundError
+from ...fsutil import atomic_write_text
+from ..formats import json_error
 
 
 class PredictionProblem(Exception):
@@ -48,8 +53,7 @@ def _parse_records(path: Path) -> list[Any]:
         try:
             document = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InvalidDataError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno} "
-                                   f"column {exc.colno})") from exc
+            raise InvalidDataError(f"{path} is not valid JSON ({json_error(exc)})") from exc
         if isinstance(document, dict):
             document = document.get("predictions", document.get("annotations", [document]))
         return document if isinstance(document, list) else [document]
@@ -60,9 +64,9 @@ def _parse_records(path: Path) -> list[Any]:
         try:
             records.append(json.loads(line))
         except json.JSONDecodeError as exc:
-            raise InvalidDataError(f"{path}: line {number} is not valid JSON ({exc.msg} at "
-                                   f"column {exc.colno}); a JSONL file holds one prediction "
-                                   "object per line") from exc
+            raise InvalidDataError(f"{path}: line {number} is not valid JSON "
+                                   f"({json_error(exc, line=False)}); a JSONL file holds one "
+                                   "prediction object per line") from exc
     return records
 
 
@@ -99,9 +103,8 @@ def read_prediction(located: Path | dict[str, Any], image_id: str) -> dict[str, 
     try:
         record = json.loads(located.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise PredictionProblem(f"{located} is not valid JSON ({exc.msg} at line {exc.lineno} "
-                                f"column {exc.colno}); rewrite the prediction for image "
-                                f"{image_id}") from exc
+        raise PredictionProblem(f"{located} is not valid JSON ({json_error(exc)}); rewrite "
+                                f"the prediction for image {image_id}") from exc
     except (UnicodeDecodeError, OSError) as exc:
         raise PredictionProblem(f"{located} cannot be read ({exc})") from exc
     if not isinstance(record, dict):
@@ -139,3 +142,108 @@ def check_prediction(record: dict[str, Any], where: str) -> tuple[str, list[str]
             raise PredictionProblem(f"{where}: phrase_seg_counts holds negative count(s) "
                                     f"{negative}")
     return caption, phrases, counts, masks
+
+
+def _to_rles(masks: Any, where: str) -> list[dict[str, Any]]:
+    """Compressed COCO RLEs (counts as str) from binary masks (``N × H × W`` or a list of
+    ``H × W``) or RLE dicts (checked)."""
+    from ... import masks as mask_ops
+
+    if isinstance(masks, np.ndarray) and masks.ndim == 3:
+        masks = list(masks)
+    out = []
+    for i, mask in enumerate(masks):
+        if isinstance(mask, dict):
+            mask_ops.validate_rle(mask, f"{where}: masks[{i}]")
+            rle = mask_ops.to_pycocotools(mask)
+            out.append({"size": rle["size"], "counts": rle["counts"].decode("ascii")})
+            continue
+        array = np.asarray(mask)
+        if array.ndim != 2:
+            raise InvalidDataError(f"{where}: masks[{i}] has shape {array.shape}; expected a "
+                                   "binary H × W mask or a COCO RLE dict")
+        out.append(mask_ops.encode(array != 0))
+    return out
+
+
+def write_prediction(folder: str | os.PathLike, image_id: str, caption: str,
+                     phrases: Sequence[str], masks: Any,
+                     phrase_seg_counts: Sequence[int] | None = None) -> Path:
+    """Write ``folder/<image_id>.json`` in the official prediction layout (atomically).
+
+    ``masks``: binary masks (an ``N × H × W`` array or a list of ``H × W``) or COCO RLE dicts,
+    in phrase order; stored as compressed RLE. Without ``phrase_seg_counts`` each phrase has
+    one mask (the older variant); with it, phrase ``i`` owns the next ``counts[i]`` masks.
+    """
+    if not isinstance(image_id, str):
+        raise InvalidDataError(f"image_id must be a string (PanoCaps ids keep leading zeros), "
+                               f"not the {type(image_id).__name__} {image_id!r}")
+    where = f"prediction for image {image_id}"
+    phrases = [str(p) for p in phrases]
+    rles = _to_rles(masks, where)
+    record: dict[str, Any] = {"image_id": image_id, "caption": str(caption),
+                              "phrases": phrases}
+    if phrase_seg_counts is None:
+        if len(rles) != len(phrases):
+            raise InvalidDataError(f"{where}: {len(phrases)} phrases but {len(rles)} masks; "
+                                   "give one mask per phrase or pass phrase_seg_counts")
+    else:
+        counts = [int(c) for c in phrase_seg_counts]
+        if len(counts) != len(phrases) or any(c < 0 for c in counts) or sum(counts) != len(rles):
+            raise InvalidDataError(
+                f"{where}: phrase_seg_counts {counts} must hold one count ≥ 0 per phrase "
+                f"({len(phrases)}) summing to the number of masks ({len(rles)})")
+        record["phrase_seg_counts"] = counts
+    record["pred_masks"] = rles
+    path = Path(folder) / f"{image_id}.json"
+    atomic_write_text(path, json.dumps(record, ensure_ascii=False) + "\n")
+    return path
+
+
+_MARKUP = re.compile(r"<p>|</p>|\[SEG\]")
+_SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([,.;:!?])")
+
+
+def prediction_from_text(text: str, masks: Any, instance_counts: Sequence[int] | None = None
+                         ) -> dict[str, Any]:
+    """A prediction record from model output ``… <p> phrase </p> [SEG] …`` and its masks.
+
+    Newlines become spaces; a phrase counts only when a ``[SEG]`` follows it before the next
+    ``<p>`` (every such ``[SEG]`` is one of its segments). Masks pair with the ``[SEG]`` tokens in
+    order: one each, or ``instance_counts[k]`` for the k-th ``[SEG]``; masks of ``[SEG]``s that
+    follow no phrase, and surplus masks, are dropped. ``caption`` is the text without ``<p>``,
+    ``</p>`` and ``[SEG]`` (spaces collapsed, none before punctuation). Returns ``caption``,
+    ``phrases``, ``phrase_seg_counts`` and ``pred_masks`` (compressed RLE), ready for
+    :func:`write_prediction`.
+    """
+    text = text.replace("\r\n", " ").replace("\n", " ")
+    rles = _to_rles(masks, "prediction_from_text")
+    owners: list[int | None] = []          # per [SEG]: the index of its phrase, or None
+    phrases: list[str] = []
+    open_at: int | None = None
+    current: int | None = None             # the phrase a following [SEG] belongs to
+    for match in _MARKUP.finditer(text):
+        token = match.group(0)
+        if token == "<p>":
+            open_at, current = match.end(), None
+        elif token == "</p>" and open_at is not None:
+            phrases.append(" ".join(text[open_at:match.start()].split()))
+            open_at, current = None, len(phrases) - 1
+        elif token == "[SEG]":
+            owners.append(current if open_at is None else None)
+    counts = [0] * len(phrases)
+    kept_masks: list[dict[str, Any]] = []
+    position = 0
+    for k, owner in enumerate(owners):
+        want = 1 if instance_counts is None else (
+            int(instance_counts[k]) if k < len(instance_counts) else 0)
+        taken = rles[position:position + max(0, want)]
+        position += len(taken)
+        if owner is not None:
+            counts[owner] += len(taken)
+            kept_masks.extend(taken)
+    keep = [i for i, c in enumerate(counts) if c > 0]
+    caption = _SPACE_BEFORE_PUNCTUATION.sub(r"\1", " ".join(_MARKUP.sub(" ", text).split()))
+    return {"caption": caption,
+            "phrases": [phrases[i] for i in keep],
+            "phrase_seg_counts": [counts[i] for i in keep], "pred_masks": kept_masks}

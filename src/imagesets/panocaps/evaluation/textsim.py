@@ -25,6 +25,9 @@ from ...errors import ImagesetsError, InvalidDataError, MissingDependencyError, 
 from ...fsutil import atomic_write_text
 
 OFFICIAL_MODEL = "sentence-transformers/all-mpnet-base-v2"
+BACKENDS = ("exact", "wordnet", "sbert", "table")
+_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+HUB_TIMEOUT_S = 3.0
 _ARTICLE = re.compile(r"^(a|an|the)\s+", flags=re.IGNORECASE)
 _NUMBER_SUFFIX = re.compile(r"-\d+$")
 
@@ -144,18 +147,75 @@ class WordNetSynonyms:
         return " " not in a and " " not in b and bool(self.synonyms(a) & self.synonyms(b))
 
 
-class SentenceEmbedder:
-    """A sentence-transformers model (hub name or local folder); L2-normalised float32 vectors."""
+def check_backend(backend: str) -> None:
+    """Refuse a backend that is neither a known name, a local folder nor a hub id (org/name)."""
+    if backend and (backend in BACKENDS or _HUB_ID.match(backend) or os.sep in backend
+                    or Path(backend).expanduser().exists()):
+        return
+    raise ImagesetsError(
+        f"unknown text-similarity backend {backend!r}: choose one of {', '.join(BACKENDS)}, "
+        f"a Hugging Face model id such as {OFFICIAL_MODEL}, or the path of a local "
+        "sentence-transformers model folder")
 
-    def __init__(self, model: str, device: str | None = None, batch_size: int = 64) -> None:
+
+def _hub_reachable(endpoint: str) -> str | None:
+    """None when a TCP connection to the hub endpoint opens within seconds, else why not."""
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(endpoint)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname or "", port), timeout=HUB_TIMEOUT_S):
+            return None
+    except OSError as exc:
+        return f"{endpoint} cannot be reached ({exc})"
+
+
+def locate_model(model: str) -> tuple[str, bool]:
+    """``(what to load, local_files_only)`` for a model folder or hub id; raises at once (no
+    hub retries) when the model is neither a folder, nor cached, nor downloadable now."""
+    folder = Path(model).expanduser()
+    if folder.is_dir():
+        return str(folder), True
+    from huggingface_hub import constants, snapshot_download
+
+    try:
+        return snapshot_download(model, local_files_only=True), True
+    except (OSError, ValueError):
+        pass
+    endpoint = os.environ.get("HF_ENDPOINT") or constants.ENDPOINT
+    why = ("offline mode is on (HF_HUB_OFFLINE)" if constants.HF_HUB_OFFLINE
+           else _hub_reachable(endpoint) if _HUB_ID.match(model)
+           else "it is not a folder and not a hub id (org/name)")
+    if why is None:
+        return model, False
+    raise MissingDependencyError(
+        f"could not load the sentence-transformers model '{model}': it is not a local folder "
+        f"and not in the Hugging Face cache ({constants.HF_HUB_CACHE}), and {why}. Download "
+        f"it once where there is network (`hf download {model}`, then copy the cache or the "
+        "folder here and pass its path), pick --text-sim exact/wordnet, or replay a saved "
+        "table with --sim-table")
+
+
+class SentenceEmbedder:
+    """A sentence-transformers model (hub name or local folder); L2-normalised float32 vectors.
+
+    Loads from a folder or the local cache without touching the network; downloads only when
+    the hub answers (see :func:`locate_model`).
+    """
+
+    def __init__(self, model: str, device: str | None = None, batch_size: int = 64,
+                 location: tuple[str, bool] | None = None) -> None:
         require("sentence_transformers", "sbert", "Embedding phrase similarity")
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()
-
+        source, local_only = location or locate_model(model)
         try:
-            self.model = SentenceTransformer(model, device=device)
+            self.model = SentenceTransformer(source, device=device,
+                                             local_files_only=local_only)
         except (OSError, ValueError) as exc:
             raise ImagesetsError(
                 f"could not load the sentence-transformers model '{model}' ({exc}). Give a hub "
@@ -189,10 +249,9 @@ class TextSimilarity:
                  table: dict[tuple[str, str], float] | None = None,
                  table_default: float = 0.0, device: str | None = None,
                  batch_size: int = 64) -> None:
-        if not backend:
-            raise ValueError("backend must be 'exact', 'wordnet', 'sbert' or a model name/path")
         if backend == "table" and table is None:
             raise ImagesetsError("the 'table' similarity needs a table: pass --sim-table FILE")
+        check_backend(backend)
         self.backend = backend
         use_wordnet = (backend != "exact" and table is None) if wordnet is None else wordnet
         self.wordnet = WordNetSynonyms(nltk_data) if use_wordnet else None
@@ -203,7 +262,15 @@ class TextSimilarity:
         self._device = device
         self._batch_size = batch_size
         self._embedder: SentenceEmbedder | None = None
+        self._location: tuple[str, bool] | None = None
         self._scores: dict[tuple[str, str], float] = {}
+
+    def check_model(self) -> None:
+        """Find the embedding model now (folder, cache or a reachable hub), so that a missing
+        one fails before any work rather than after the masks were measured."""
+        if self._model_name is not None and self._location is None:
+            require("sentence_transformers", "sbert", "Embedding phrase similarity")
+            self._location = locate_model(self._model_name)
 
     @property
     def description(self) -> str:
@@ -238,7 +305,8 @@ class TextSimilarity:
 
     def _embed(self, pairs: list[tuple[str, str]]) -> None:
         if self._embedder is None:
-            self._embedder = SentenceEmbedder(self._model_name, self._device, self._batch_size)
+            self._embedder = SentenceEmbedder(self._model_name, self._device, self._batch_size,
+                                              self._location)
         texts = sorted({t for pair in pairs for t in pair})
         index = {t: i for i, t in enumerate(texts)}
         vectors = self._embedder.embed(texts)
