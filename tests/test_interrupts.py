@@ -162,3 +162,28 @@ def test_cli_closed_pipe_exits_quietly():
     process.stdout.close()                              # like `imagesets list | head -0`
     stderr = process.communicate(timeout=60)[1]
     assert stderr == b"" and process.returncode == 141
+
+
+def test_ctrl_c_turned_into_another_error_by_a_library_still_exits_130(capsys) -> None:
+    """An import interrupted half-way raises ImportError, not KeyboardInterrupt: still 130."""
+    from imagesets.cli import catalog_commands, main
+
+    def interrupted_import(args: object) -> int:
+        os.kill(os.getpid(), signal.SIGINT)      # the real signal, through the CLI's handler
+        time.sleep(0.5)
+        return 0
+
+    def swallowing(args: object) -> int:
+        try:
+            interrupted_import(args)
+        except KeyboardInterrupt as exc:         # what an import machinery wrapper does
+            raise ImportError("cannot import name 'loadmat' (partially initialized)") from exc
+        return 0
+
+    original = catalog_commands.run_list
+    catalog_commands.run_list = swallowing
+    try:
+        assert main.main(["list"]) == 130
+    finally:
+        catalog_commands.run_list = original
+    assert "interrupted" in capsys.readouterr().err

@@ -73,8 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _quiet_stdout()
         return 141
     except (ImagesetsError, OSError) as exc:
-        print(f"imagesets: error: {_one_line(str(exc))}", file=sys.stderr)
-        return 1
+        if not interrupted:
+            print(f"imagesets: error: {_one_line(str(exc))}", file=sys.stderr)
+            return 1
+    except Exception:
+        if not interrupted:  # a Ctrl-C that a library turned into another error (an import
+            raise            # interrupted half-way raises ImportError) still ends with 130
     finally:
         if in_main_thread:
             signal.signal(signal.SIGINT, previous)
