@@ -109,3 +109,28 @@ def resolve_index(key: Any, length: int, where: str) -> int | list[int]:
         raise OutOfRangeError(f"index {int(flat[bad][0])} is out of range for {where}: valid "
                               f"indices are {-length}..{length - 1} (length {length})")
     return np.where(flat < 0, flat + length, flat).tolist()
+
+
+class DatasetBase:
+    """The parts of :class:`Dataset` that follow from ``.sets`` and ``close()``: iteration over
+    set names, ``in``, ``len`` and ``with``. Dataset classes inherit them and add the rest."""
+
+    sets: tuple[str, ...]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.sets)
+
+    def __contains__(self, set_name: object) -> bool:
+        return isinstance(set_name, str) and set_name in self.sets
+
+    def __len__(self) -> int:
+        return len(self.sets)
+
+    def close(self) -> None:
+        """Release open files (nothing to release by default)."""
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

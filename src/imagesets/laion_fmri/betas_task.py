@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..catalog import PreparedTask, PrepareRequest
-from ..contract import resolve_index
+from ..contract import DatasetBase, resolve_index
 from ..errors import InvalidDataError
 from ..fsutil import atomic_write_text
 from .betas_store import SessionStore, stamp
@@ -80,7 +80,7 @@ class SessionTrials:
         return list(range(len(self))) if name == "trial" else list(self._labels)
 
 
-class SubjectBetas:
+class SubjectBetas(DatasetBase):
     """A prepared subject: one set per session (``ds["ses-01"]``)."""
 
     name = "laion_fmri"
@@ -104,15 +104,6 @@ class SubjectBetas:
         return SessionTrials(self._stores[session], labels,
                              f"laion_fmri/betas {self.subject.subject_id} {session}")
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.sets)
-
-    def __contains__(self, session: object) -> bool:
-        return session in self._stores
-
-    def __len__(self) -> int:
-        return len(self._stores)
-
     def info(self) -> dict[str, Any]:
         return {"name": self.name, "task": self.task,
                 "sets": {s: store.shape[0] for s, store in self._stores.items()},
@@ -123,9 +114,3 @@ class SubjectBetas:
     def close(self) -> None:
         for store in self._stores.values():
             store.close()
-
-    def __enter__(self) -> SubjectBetas:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..contract import INFO_KEYS, resolve_index
+from ..contract import INFO_KEYS, DatasetBase, resolve_index
 from ..errors import NotFoundError
 from .config import NAME
 from .layout import GLM_DIR, METADATA_CSV, STIMULI_DIR
@@ -70,7 +70,7 @@ class TableSplit:
         return self.table[name].tolist()
 
 
-class LaionFmriDataset:
+class LaionFmriDataset(DatasetBase):
     """LAION-fMRI in the catalog: set ``stimuli`` and one set of trials per subject present."""
 
     name = NAME
@@ -119,15 +119,6 @@ class LaionFmriDataset:
             self._splits[set_name] = TableSplit(set_name, read)
         return self._splits[set_name]
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.sets)
-
-    def __contains__(self, set_name: object) -> bool:
-        return set_name in self.sets
-
-    def __len__(self) -> int:
-        return len(self.sets)
-
     def files(self) -> list[str]:
         """The files this object reads: the stimulus files and the subjects' trial tables."""
         stimuli = self.data_dir / STIMULI_DIR
@@ -151,9 +142,3 @@ class LaionFmriDataset:
         for subject in self._subjects.values():
             if "stimuli" in subject.__dict__:
                 subject.stimuli.close()
-
-    def __enter__(self) -> LaionFmriDataset:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..catalog import DatasetEntry, Option, PreparedTask, PrepareRequest, Task, register
-from ..contract import INFO_KEYS
+from ..contract import INFO_KEYS, DatasetBase
 from ..errors import InvalidDataError, NotFoundError
 from ..fsutil import atomic_write_text, stat_stamp
 from .download import REPO_ID, download_panocaps
@@ -49,7 +49,7 @@ IMAGES_DIR/<file_name> exists for each image (`imagesets validate panocaps --dat
 {LICENSE_NOTICE}"""
 
 
-class PanoCapsDataset:
+class PanoCapsDataset(DatasetBase):
     """The prepared PanoCaps folder as a :class:`~imagesets.contract.Dataset`: ``.sets``
     (splits), ``ds[split]``, ``.info()``."""
 
@@ -76,15 +76,6 @@ class PanoCapsDataset:
             self._splits[split] = load(self.root, split, self.images_dir)
         return self._splits[split]
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.sets)
-
-    def __contains__(self, split: object) -> bool:
-        return split in self.sets
-
-    def __len__(self) -> int:
-        return len(self.sets)
-
     def info(self) -> dict[str, Any]:
         """The contract's description (:data:`~imagesets.contract.INFO_KEYS`): splits with
         image counts, the annotation files read, the license."""
@@ -98,12 +89,6 @@ class PanoCapsDataset:
     def close(self) -> None:
         """Drop the splits read so far (annotations are held in memory; no file stays open)."""
         self._splits.clear()
-
-    def __enter__(self) -> PanoCapsDataset:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _split_files(root: Path, split: str) -> list[Path]:

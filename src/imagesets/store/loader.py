@@ -12,7 +12,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ..contract import INFO_KEYS, resolve_index
+from ..contract import INFO_KEYS, DatasetBase, resolve_index
 from ..errors import InvalidDataError, NotFoundError
 from .ascii import ascii_to_strings
 from .writer import ATTRIBUTE
@@ -154,7 +154,7 @@ class SetView:
         return field in self._group
 
 
-class MetadataLoader:
+class MetadataLoader(DatasetBase):
     """Read one HDF5 metadata file (sets as groups) as a :class:`~imagesets.contract.Dataset`.
 
     ``loader.sets``, ``loader[set]`` → :class:`SetView` (the contract's split),
@@ -186,12 +186,6 @@ class MetadataLoader:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}/{self.task} sets={list(self.sets)}>"
 
-    def __enter__(self) -> MetadataLoader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def close(self) -> None:
         self.file.close()
 
@@ -208,15 +202,6 @@ class MetadataLoader:
                     f"no set '{set_name}' in {self.hdf5_filepath}; sets: {', '.join(self.sets)}")
             self._set_views[set_name] = SetView(self, set_name)
         return self._set_views[set_name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.sets)
-
-    def __contains__(self, set_name: object) -> bool:
-        return set_name in self.sets
-
-    def __len__(self) -> int:
-        return len(self.sets)
 
     def record_keys(self, set_name: str) -> list[str]:
         """The keys of each record of a set: its object fields (subclasses add their own)."""
