@@ -124,13 +124,25 @@ def resample_array(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def _resample_scaled(plane: np.ndarray, size: tuple[int, int],
                      scale: tuple[float, float]) -> np.ndarray:
     """Resample one plane to ``size`` where output pixel x samples source (x + ½)·scale − ½:
-    a chroma plane covers half a pixel more or less than ``size`` says when a side is odd."""
+    a chroma plane covers half a pixel more or less than ``size`` says when a side is odd.
+
+    Downscaling, ``cv2.resize`` keeps that exact scale when given factors instead of a size
+    (a third of the cost of an affine warp): it sizes the output round(input / scale), so the
+    blurred plane is cut or edge-padded to the input size that rounds to ``size``."""
     cv2, _ = _require_fast()
     blurred = cv2.sepFilter2D(plane, -1, lanczos_kernel(scale[0]), lanczos_kernel(scale[1]),
                               borderType=cv2.BORDER_REFLECT)
-    matrix = np.float32([[scale[0], 0, scale[0] / 2 - 0.5], [0, scale[1], scale[1] / 2 - 0.5]])
-    return cv2.warpAffine(blurred, matrix, size, flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_REPLICATE)
+    if min(scale) < 1:
+        matrix = np.float32([[scale[0], 0, scale[0] / 2 - 0.5],
+                             [0, scale[1], scale[1] / 2 - 0.5]])
+        return cv2.warpAffine(blurred, matrix, size, borderMode=cv2.BORDER_REPLICATE,
+                              flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP)
+    width, height = (math.ceil((n + 0.5) * f) - 1 for n, f in zip(size, scale, strict=True))
+    pad_x, pad_y = max(0, width - plane.shape[1]), max(0, height - plane.shape[0])
+    if pad_x or pad_y:
+        blurred = cv2.copyMakeBorder(blurred, 0, pad_y, 0, pad_x, cv2.BORDER_REPLICATE)
+    return cv2.resize(blurred[:height, :width], None, fx=1 / scale[0], fy=1 / scale[1],
+                      interpolation=cv2.INTER_CUBIC)
 
 
 def _require_fast() -> tuple[Any, Any]:
