@@ -186,33 +186,44 @@ def run_cpu(command: list[str]) -> tuple[float, float]:
 
 
 def whole_run(root: Path, count: int, workers: list[int], rounds: int,
-              size: tuple[int, int] = (500, 375)) -> None:
-    """imagesets prepare (raw256) vs dbcollection's loop, per image, start-up subtracted."""
+              size: tuple[int, int] = (500, 375), output_dir: Path | None = None) -> None:
+    """imagesets prepare (raw256) vs dbcollection's loop, per image, start-up subtracted;
+    both write their images under ``output_dir`` when given (else beside the trees)."""
     trees = {n: imagenet_tree(root / f"tree{n}", n, size) for n in (count, 3 * count)}
+    outputs = output_dir or root
 
     def naive(n: int) -> tuple[float, float]:
-        shutil.rmtree(root / "naive", ignore_errors=True)
-        return run_cpu([sys.executable, "-c", NAIVE_RUN, str(trees[n]), str(root / "naive")])
+        shutil.rmtree(outputs / "naive", ignore_errors=True)
+        return run_cpu([sys.executable, "-c", NAIVE_RUN, str(trees[n]), str(outputs / "naive")])
 
     def ours(n: int, worker_count: int) -> tuple[float, float]:
+        target = ["--output-dir", str(outputs / "ours")] if output_dir else []
         for leftover in ("train256", "val256"):
-            shutil.rmtree(trees[n] / leftover, ignore_errors=True)
+            shutil.rmtree((outputs / "ours" if output_dir else trees[n]) / leftover,
+                          ignore_errors=True)
         return run_cpu([sys.executable, "-m", "imagesets.cli.main", "--home",
                         str(root / "home"), "prepare", "ilsvrc2012", "--task", "raw256",
                         "--data-dir", str(trees[n]), "--workers", str(worker_count), "--force",
-                        "--quiet"])
+                        "--quiet", *target])
 
     rows = [("dbcollection loop (q75), 1 process", naive)] + [
         (f"imagesets prepare --task raw256 (q90), --workers {w}",
          lambda n, w=w: ours(n, w)) for w in workers]
     best = [(float("inf"), float("inf"))] * len(rows)
-    for _ in range(rounds):  # interleaved, best of N: other load only adds time
-        for index, (_, function) in enumerate(rows):
-            (wall1, cpu1), (wall3, cpu3) = function(count), function(3 * count)
-            per = ((wall3 - wall1) / (2 * count), (cpu3 - cpu1) / (2 * count))
-            best[index] = (min(best[index][0], per[0]), min(best[index][1], per[1]))
+    load = os.getloadavg()[0]
+    try:
+        for _ in range(rounds):  # interleaved, best of N: other load only adds time
+            for index, (_, function) in enumerate(rows):
+                (wall1, cpu1), (wall3, cpu3) = function(count), function(3 * count)
+                per = ((wall3 - wall1) / (2 * count), (cpu3 - cpu1) / (2 * count))
+                best[index] = (min(best[index][0], per[0]), min(best[index][1], per[1]))
+    finally:
+        for name in ("naive", "ours") if output_dir else ():
+            shutil.rmtree(outputs / name, ignore_errors=True)
     print(f"\nwhole run, {size[0]}x{size[1]} photos, {count} and {3 * count} images "
-          f"(difference), CPU of every process; best of {rounds} interleaved rounds:")
+          f"(difference), outputs in {output_dir or 'the trees'}, CPU of every process; best of "
+          f"{rounds} interleaved rounds (load average before: {load:.2f}, after: "
+          f"{os.getloadavg()[0]:.2f}):")
     print(f"  {'run':52} {'wall ms/img':>11} {'CPU ms/img':>10} {'img/CPU-s':>9} "
           f"{'per core vs naive':>17} {'wall vs naive':>13}")
     for (label, _), (wall, cpu) in zip(rows, best, strict=True):
@@ -228,13 +239,17 @@ def main() -> None:
                         help="worker counts for the engine scaling table (default 1..cores)")
     parser.add_argument("--whole-run-only", action="store_true",
                         help="only the whole-run comparison")
+    parser.add_argument("--output-dir", type=Path, default=None,
+                        help="where both whole runs write their images (e.g. /dev/shm/raw256: "
+                        "leaves the disk's file-creation cost out of both sides)")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
     workers = args.workers or list(range(1, cores + 1))
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         if args.whole_run_only:
-            whole_run(root / "whole", args.count, workers, args.rounds)
+            whole_run(root / "whole", args.count, workers, args.rounds,
+                      output_dir=args.output_dir)
             return
         sets = {"500x375": [(500, 375)] * args.count,
                 "ImageNet-like mix": [MIX[i % len(MIX)] for i in range(args.count)]}
@@ -270,7 +285,7 @@ def main() -> None:
             rate, cpu_ms = engine_rate([p for p, _ in images], root / "engine", count)
             print(f"  {count:2d} worker(s): {rate:6.0f} img/s wall, {cpu_ms:5.2f} CPU ms/img in "
                   f"workers, efficiency {rate * cpu_ms / 1e3 / count:4.2f}")
-        whole_run(root / "whole", args.count, workers, args.rounds)
+        whole_run(root / "whole", args.count, workers, args.rounds, output_dir=args.output_dir)
 
 if __name__ == "__main__":
     main()

@@ -329,7 +329,7 @@ def resize_file(job: ResizeJob) -> tuple[str, str, bool]:
     Returns (source, kind, upscaled): kind is jpeg, grayscale, cmyk or the format's name
     (e.g. png); upscaled says the source's short side was below 256.
     """
-    with open(job.source, "rb") as fh:
+    with open(job.source, "rb", buffering=0) as fh:  # unbuffered: one read of the whole file
         data = fh.read()
     encoded, decoded = resize_bytes(data, job.quality, job.backend)
     _write_atomically(job.target, encoded)
