@@ -187,24 +187,27 @@ def run_cpu(command: list[str]) -> tuple[float, float]:
 
 def whole_run(root: Path, count: int, workers: list[int], rounds: int,
               size: tuple[int, int] = (500, 375), output_dir: Path | None = None) -> None:
-    """imagesets prepare (raw256) vs dbcollection's loop, per image, start-up subtracted;
-    both write their images under ``output_dir`` when given (else beside the trees)."""
+    """imagesets prepare (raw256) vs dbcollection's loop, per image, start-up subtracted.
+
+    Every run writes into a folder of its own (under ``output_dir`` when given), deleted only
+    at the end: deleting the previous run's images right before the next one makes file
+    creation slower by a varying amount on file systems that skip recently freed inodes
+    (ext4 without a journal), which a real run, writing into an untouched folder, never pays.
+    """
     trees = {n: imagenet_tree(root / f"tree{n}", n, size) for n in (count, 3 * count)}
-    outputs = output_dir or root
+    outputs = Path(tempfile.mkdtemp(prefix="raw256-whole-", dir=output_dir or root))
+    runs = iter(range(10**6))
 
     def naive(n: int) -> tuple[float, float]:
-        shutil.rmtree(outputs / "naive", ignore_errors=True)
-        return run_cpu([sys.executable, "-c", NAIVE_RUN, str(trees[n]), str(outputs / "naive")])
+        out = outputs / f"naive{next(runs)}"
+        return run_cpu([sys.executable, "-c", NAIVE_RUN, str(trees[n]), str(out)])
 
     def ours(n: int, worker_count: int) -> tuple[float, float]:
-        target = ["--output-dir", str(outputs / "ours")] if output_dir else []
-        for leftover in ("train256", "val256"):
-            shutil.rmtree((outputs / "ours" if output_dir else trees[n]) / leftover,
-                          ignore_errors=True)
+        out = outputs / f"ours{next(runs)}"
         return run_cpu([sys.executable, "-m", "imagesets.cli.main", "--home",
                         str(root / "home"), "prepare", "ilsvrc2012", "--task", "raw256",
                         "--data-dir", str(trees[n]), "--workers", str(worker_count), "--force",
-                        "--quiet", *target])
+                        "--quiet", "--output-dir", str(out)])
 
     rows = [("dbcollection loop (q75), 1 process", naive)] + [
         (f"imagesets prepare --task raw256 (q90), --workers {w}",
@@ -218,11 +221,10 @@ def whole_run(root: Path, count: int, workers: list[int], rounds: int,
                 per = ((wall3 - wall1) / (2 * count), (cpu3 - cpu1) / (2 * count))
                 best[index] = (min(best[index][0], per[0]), min(best[index][1], per[1]))
     finally:
-        for name in ("naive", "ours") if output_dir else ():
-            shutil.rmtree(outputs / name, ignore_errors=True)
+        shutil.rmtree(outputs, ignore_errors=True)
     print(f"\nwhole run, {size[0]}x{size[1]} photos, {count} and {3 * count} images "
-          f"(difference), outputs in {output_dir or 'the trees'}, CPU of every process; best of "
-          f"{rounds} interleaved rounds (load average before: {load:.2f}, after: "
+          f"(difference), outputs under {output_dir or 'a temporary folder'}, CPU of every "
+          f"process; best of {rounds} interleaved rounds (load average before: {load:.2f}, after: "
           f"{os.getloadavg()[0]:.2f}):")
     print(f"  {'run':52} {'wall ms/img':>11} {'CPU ms/img':>10} {'img/CPU-s':>9} "
           f"{'per core vs naive':>17} {'wall vs naive':>13}")
@@ -240,8 +242,8 @@ def main() -> None:
     parser.add_argument("--whole-run-only", action="store_true",
                         help="only the whole-run comparison")
     parser.add_argument("--output-dir", type=Path, default=None,
-                        help="where both whole runs write their images (e.g. /dev/shm/raw256: "
-                        "leaves the disk's file-creation cost out of both sides)")
+                        help="where the whole runs write their images (default: beside the trees; "
+                        "e.g. /dev/shm leaves the disk's file-creation cost out of both sides)")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
     workers = args.workers or list(range(1, cores + 1))
