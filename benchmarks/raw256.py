@@ -212,20 +212,21 @@ def whole_run(root: Path, count: int, workers: list[int], rounds: int,
     rows = [("dbcollection loop (q75), 1 process", naive)] + [
         (f"imagesets prepare --task raw256 (q90), --workers {w}",
          lambda n, w=w: ours(n, w)) for w in workers]
-    best = [(float("inf"), float("inf"))] * len(rows)
+    fastest = np.full((len(rows), 2, 2), np.inf)  # row, tree size, (wall, CPU)
     load = os.getloadavg()[0]
     try:
-        for _ in range(rounds):  # interleaved, best of N: other load only adds time
+        for _ in range(rounds):  # interleaved, best of N per size: other load only adds time
             for index, (_, function) in enumerate(rows):
-                (wall1, cpu1), (wall3, cpu3) = function(count), function(3 * count)
-                per = ((wall3 - wall1) / (2 * count), (cpu3 - cpu1) / (2 * count))
-                best[index] = (min(best[index][0], per[0]), min(best[index][1], per[1]))
+                for size_index, n in enumerate((count, 3 * count)):
+                    fastest[index, size_index] = np.minimum(fastest[index, size_index],
+                                                            function(n))
     finally:
         shutil.rmtree(outputs, ignore_errors=True)
+    best = [tuple((fastest[i, 1] - fastest[i, 0]) / (2 * count)) for i in range(len(rows))]
     print(f"\nwhole run, {size[0]}x{size[1]} photos, {count} and {3 * count} images "
           f"(difference), outputs under {output_dir or 'a temporary folder'}, CPU of every "
-          f"process; best of {rounds} interleaved rounds (load average before: {load:.2f}, after: "
-          f"{os.getloadavg()[0]:.2f}):")
+          f"process; best of {rounds} interleaved rounds per size (load average before: "
+          f"{load:.2f}, after: {os.getloadavg()[0]:.2f}):")
     print(f"  {'run':52} {'wall ms/img':>11} {'CPU ms/img':>10} {'img/CPU-s':>9} "
           f"{'per core vs naive':>17} {'wall vs naive':>13}")
     for (label, _), (wall, cpu) in zip(rows, best, strict=True):
