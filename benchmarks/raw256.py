@@ -23,6 +23,7 @@ two tree sizes (start-up cancels out).
     python benchmarks/raw256.py               # 300 images per set
     python benchmarks/raw256.py --count 1000 --workers 1 2 4 8
     python benchmarks/raw256.py --whole-run-only --count 300
+    python benchmarks/raw256.py --whole-run-only --output-dir /dev/shm   # outputs on tmpfs
 """
 
 from __future__ import annotations

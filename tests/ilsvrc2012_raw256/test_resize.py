@@ -284,3 +284,22 @@ def test_resize_file_remakes_a_folder_deleted_between_calls(tmp_path):
         assert decode(target.read_bytes()).shape == (256, 341, 3)
         assert [p.name for p in target.parent.iterdir()] == ["a.JPEG"]
         shutil.rmtree(tmp_path / "out")
+
+
+@pytest.mark.parametrize("source", [(500, 375), (333, 499), (1001, 257), (257, 256), (200, 150)])
+def test_chroma_planes_sample_the_luma_grid_as_an_affine_warp_does(source):
+    """The chroma plane of an odd-sized output covers half a pixel more than its size says:
+    pixel x samples (x + ½)·scale − ½, as an independently written affine warp does."""
+    size = target_size(*source)
+    chroma = (-(-size[0] // 2), -(-size[1] // 2))
+    plane = cv2.GaussianBlur(np.random.default_rng(0).integers(
+        0, 256, (-(-source[1] // 2), -(-source[0] // 2)), dtype=np.uint8), (0, 0), 2)
+    scale = (source[0] / size[0], source[1] / size[1])
+    blurred = cv2.sepFilter2D(plane, -1, raw256.lanczos_kernel(scale[0]),
+                              raw256.lanczos_kernel(scale[1]), borderType=cv2.BORDER_REFLECT)
+    matrix = np.float32([[scale[0], 0, scale[0] / 2 - 0.5], [0, scale[1], scale[1] / 2 - 0.5]])
+    expected = cv2.warpAffine(blurred, matrix, chroma, borderMode=cv2.BORDER_REPLICATE,
+                              flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP)
+    ours = raw256._resample_scaled(plane, chroma, scale)
+    assert ours.shape == expected.shape
+    assert np.abs(ours.astype(int) - expected).max() <= 1

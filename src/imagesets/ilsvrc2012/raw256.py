@@ -127,8 +127,8 @@ def _resample_scaled(plane: np.ndarray, size: tuple[int, int],
     a chroma plane covers half a pixel more or less than ``size`` says when a side is odd.
 
     Downscaling, ``cv2.resize`` keeps that exact scale when given factors instead of a size
-    (a third of the cost of an affine warp): it sizes the output round(input / scale), so the
-    blurred plane is cut or edge-padded to the input size that rounds to ``size``."""
+    (under a quarter of the cost of an affine warp): it sizes the output round(input / scale),
+    so the blurred plane is cut or edge-padded to the input size that rounds to ``size``."""
     cv2, _ = _require_fast()
     blurred = cv2.sepFilter2D(plane, -1, lanczos_kernel(scale[0]), lanczos_kernel(scale[1]),
                               borderType=cv2.BORDER_REFLECT)
