@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import imagesets
 from imagesets import laion_fmri
 from imagesets.laion_fmri.betas_store import default_root, store_path
 from imagesets.laion_fmri.brain_layout import betas_key
@@ -121,6 +122,18 @@ def test_missing_betas_file_is_data_not_downloaded_naming_it(brain_copy) -> None
         sub.get_betas("ses-02")
     assert isinstance(caught.value, FileNotFoundError)
     assert "download('sub-01', ses=['ses-02'])" in str(caught.value)
+
+
+def test_subject_without_any_betas_file_is_an_error_not_an_empty_task(brain_copy) -> None:
+    for path in (brain_copy / "derivatives").rglob("*SingletrialBetas_statmap.nii.gz"):
+        if "sub-01" in path.name:
+            path.unlink()
+    with pytest.raises(DataNotDownloadedError, match="no session of sub-01 has a single-trial"):
+        laion_fmri.load_subject(1, brain_copy).prepare_betas()
+    with pytest.raises(DataNotDownloadedError):
+        imagesets.load("laion_fmri", task="betas", data_dir=brain_copy, subject="sub-01",
+                       verbose=False)
+    assert imagesets.catalog.Registry().get("laion_fmri", "betas") is None
 
 
 def test_trials_table_of_another_length_names_both_counts(brain_copy) -> None:

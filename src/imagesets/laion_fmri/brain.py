@@ -29,7 +29,8 @@ from .brain_layout import (
     session_noise_ceiling_key,
     subject_noise_ceiling_key,
 )
-from .exceptions import NoMatchingDataError
+from .exceptions import DataNotDownloadedError, NoMatchingDataError
+from .layout import GLM_DIR
 
 if TYPE_CHECKING:
     from .torch_dataset import SubjectTrialsDataset
@@ -228,6 +229,11 @@ class SubjectBrainMixin:
         in parallel; sessions already current are skipped. Returns session → store file."""
         if sessions is None:
             sessions = self.betas_sessions()
+            if not sessions:
+                raise DataNotDownloadedError(
+                    f"no session of {self.subject_id} has a single-trial betas file under "
+                    f"{self.data_dir / GLM_DIR / self.subject_id}; get them with "
+                    f"{betas_store.DOWNLOAD_CALL.format(subject=self.subject_id, ses=None)}")
         elif isinstance(sessions, str):
             sessions = [sessions]
         return betas_store.prepare_sessions(
