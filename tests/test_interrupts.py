@@ -12,6 +12,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import h5py
 
@@ -75,12 +76,17 @@ def test_ctrl_c_during_hdf5_writes_is_never_lost(tmp_path: Path):
             assert sorted(h5) == ["s0", "s1", "s2", "s3"] and len(h5["s3"]) == 25
 
 
-def test_prepare_interrupted_at_varied_moments_exits_130_with_nothing_registered(
-        tmp_path: Path, imagesets_home: Path):
+def _build_tree(tmp_path: Path, home: Path) -> tuple[Any, dict[str, str]]:
+    """An ImageNet tree big enough for a build to take a moment, and the CLI's environment."""
     tree = make_tree(tmp_path / "data", train_counts={s.wnid: 40 for s in SYNSETS[:60]},
                      val_count=300)
     write_devkit_files(tree)
-    env = {**os.environ, "IMAGESETS_HOME": str(imagesets_home)}
+    return tree, {**os.environ, "IMAGESETS_HOME": str(home)}
+
+
+def test_prepare_interrupted_at_varied_moments_exits_130_with_nothing_registered(
+        tmp_path: Path, imagesets_home: Path):
+    tree, env = _build_tree(tmp_path, imagesets_home)
     metadata = imagesets_home / "ilsvrc2012"
     prepare = [command(), "prepare", "ilsvrc2012", "--data-dir", str(tree.root), "--force"]
     start = time.monotonic()
@@ -118,10 +124,7 @@ def test_prepare_interrupted_at_varied_moments_exits_130_with_nothing_registered
 
 def test_builds_killed_at_varied_moments_leave_no_file_that_looks_finished(
         tmp_path: Path, imagesets_home: Path):
-    tree = make_tree(tmp_path / "data", train_counts={s.wnid: 40 for s in SYNSETS[:60]},
-                     val_count=300)
-    write_devkit_files(tree)
-    env = {**os.environ, "IMAGESETS_HOME": str(imagesets_home)}
+    tree, env = _build_tree(tmp_path, imagesets_home)
     final = imagesets_home / "ilsvrc2012" / "classification.h5"
     for delay in (0.5, 0.8, 1.1, 1.4, 1.8):
         process = subprocess.Popen([command(), "prepare", "ilsvrc2012", "--data-dir",

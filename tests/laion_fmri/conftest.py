@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from imagesets.testing.laion_fmri import SampleDataset, write_sample_dataset
 
 from ..paths import TEST_DATA
-from .servers import start_moto_server
+from .servers import FileServer, start_moto_server
 
 NAMES_CSV = TEST_DATA / "laion_fmri" / "stimulus_names.csv"
 EXAMPLE_IMAGE = "shared_12rep_LAION_cluster_1003_i0.jpg"
@@ -81,3 +82,16 @@ def bucket(moto_s3: str, sample: SampleDataset) -> str:
             client.put_object(Bucket="laion-fmri", Key=key, Body=path.read_bytes(),
                               ACL="public-read")
     return moto_s3
+
+
+@pytest.fixture
+def files() -> Iterator[FileServer]:
+    """A loopback HTTP file server of the tests' own (Range, If-Range, HEAD)."""
+    server = FileServer().start()
+    yield server
+    server.stop()
+
+
+def payload(size: int, seed: int = 1) -> bytes:
+    """``size`` random bytes, the same for the same seed."""
+    return np.random.default_rng(seed).integers(0, 256, size, dtype=np.uint8).tobytes()

@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import imagesets
@@ -35,7 +34,7 @@ from imagesets.laion_fmri import (
     load_embeddings,
 )
 
-from .conftest import s3_client
+from .conftest import payload, s3_client
 from .servers import FileServer
 
 DERIVATIVES = ["stimuli/task-images_desc-CLIP_embeddings.h5",
@@ -45,17 +44,6 @@ DERIVATIVES = ["stimuli/task-images_desc-CLIP_embeddings.h5",
                "stimuli/task-images_desc-segmentations.h5",
                "stimuli/task-images_desc-segmentations_metadata.csv",
                "stimuli/task-images_desc-captions.csv"]
-
-
-@pytest.fixture
-def files() -> FileServer:
-    server = FileServer().start()
-    yield server
-    server.stop()
-
-
-def payload(size: int, seed: int = 1) -> bytes:
-    return np.random.default_rng(seed).integers(0, 256, size, dtype=np.uint8).tobytes()
 
 
 def test_s3_urls(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from imagesets.cli.main import main
@@ -28,22 +27,11 @@ from imagesets.downloads import (
 )
 from imagesets.errors import OfflineError
 
-from .conftest import s3_client
+from .conftest import payload, s3_client
 from .servers import FileServer
 
 MIB = 1024 * 1024
 CAPTIONS = "stimuli/task-images_desc-captions.csv"
-
-
-@pytest.fixture
-def files() -> FileServer:
-    server = FileServer().start()
-    yield server
-    server.stop()
-
-
-def payload(size: int, seed: int = 1) -> bytes:
-    return np.random.default_rng(seed).integers(0, 256, size, dtype=np.uint8).tobytes()
 
 
 def multipart_upload(endpoint: str, key: str, data: bytes, part_size: int) -> None:

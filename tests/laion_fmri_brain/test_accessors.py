@@ -101,7 +101,11 @@ def test_betas_by_roi_mask_threshold_and_stimuli(brain, sub01) -> None:
 
 def test_threshold_below_one_warns_that_ceilings_are_percent(sub01) -> None:
     with pytest.warns(UserWarning, match="percent"):
-        sub01.get_betas("ses-01", roi="FFA1", nc_threshold=0.3)
+        got = sub01.get_betas("ses-01", roi="FFA1", nc_threshold=0.3)
+    ceiling = sub01.get_noise_ceiling(session="ses-01", roi="FFA1")
+    kept = ceiling >= 0.3                       # still applied, as percent, after the warning
+    assert kept.any()
+    np.testing.assert_array_equal(got, sub01.get_betas("ses-01", roi="FFA1")[:, kept])
 
 
 def test_betas_by_global_trial_index_in_any_order(brain, sub01) -> None:
